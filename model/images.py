@@ -54,3 +54,65 @@ def prepare_sprite(img: Image.Image, size: int, pixel_art: bool = False) -> Imag
     if content is None:
         return None
     return resize_square(pad_to_square(content), size, pixel_art)
+
+
+# ---------------------------------------------------------------------------- posted images
+
+MAX_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # per frame: about 6300 x 6300
+MAX_FRAMES = 8  # frames sampled from an animation, evenly spaced
+FRAME_SCAN_LIMIT = 64  # frames looked at in an animation: a 5,000-frame GIF costs no more
+FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP"}
+
+
+class ImageError(ValueError):
+    """An image we cannot use; the message is fit to show to the person who posted it."""
+
+
+def decode_frames(
+    source: bytes | Image.Image,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_frames: int = MAX_FRAMES,
+) -> list[Image.Image]:
+    """Bytes or a PIL image -> up to ``max_frames`` RGBA frames, or ``ImageError``.
+
+    Limits are checked before any pixel is decoded: the byte count, then the size the header
+    declares (a decompression bomb is refused without being inflated).
+    """
+    import io
+    import warnings
+
+    if isinstance(source, Image.Image):
+        img = source
+    else:
+        if not source:
+            raise ImageError("the file is empty")
+        if len(source) > max_bytes:
+            raise ImageError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(source))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageError("the image is too large to decode safely") from exc
+        except Exception as exc:
+            raise ImageError("this is not an image I can read (PNG, JPEG, GIF, WebP, BMP)") from exc
+        if img.format not in FORMATS:
+            raise ImageError(f"{img.format} images are not supported: use PNG, JPEG, GIF or WebP")
+    if img.width * img.height > max_pixels:
+        raise ImageError(f"the image is too large ({img.width} x {img.height} pixels)")
+    if img.width < 1 or img.height < 1:
+        raise ImageError("the image has no pixels")
+    try:
+        count = min(getattr(img, "n_frames", 1), FRAME_SCAN_LIMIT)
+        wanted = {round(i * (count - 1) / max(max_frames - 1, 1)) for i in range(max_frames)}
+        frames = []
+        for index in sorted(wanted) if count > 1 else [0]:
+            if count > 1:
+                img.seek(index)
+            img.load()
+            frames.append(to_rgba(img).copy())  # a copy: seeking reuses the frame buffer
+    except Exception as exc:
+        raise ImageError("the image is truncated or corrupt") from exc
+    return frames

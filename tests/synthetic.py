@@ -52,3 +52,32 @@ def save_svg(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(SVG)
     return path
+
+
+def encoded(img: Image.Image, fmt: str, **options) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def png_declaring_size(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height``: a decompression-bomb stand-in."""
+    import struct
+    import zlib
+
+    data = bytearray(png_bytes(Image.new("RGB", (8, 8), "red")))
+    ihdr = 8  # signature, then the IHDR chunk: length, type, data (13 bytes), CRC
+    data[ihdr + 8 : ihdr + 16] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr + 4 : ihdr + 21]))
+    data[ihdr + 21 : ihdr + 25] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def many_frame_gif(frames: int, size: int = 32) -> bytes:
+    """An animated GIF with ``frames`` distinct frames (identical ones would be merged)."""
+    images = []
+    for i in range(frames):
+        img = Image.new("P", (size, size), 0)
+        ImageDraw.Draw(img).point((i % size, (i // size) % size), fill=1 + i % 200)
+        images.append(img)
+    return encoded(images[0], "GIF", save_all=True, append_images=images[1:], optimize=False)

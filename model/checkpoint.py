@@ -1,0 +1,66 @@
+"""Checkpoints: everything needed to predict, in one file loaded with ``weights_only=True``.
+
+A dict of plain values and tensors: format version, architecture, input size, normalisation,
+the class lists (types, species numbers), the second-type threshold, training metadata, and the
+weights (stored as float16 to halve the file; computed in float32).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from model import net, pokedex
+
+FORMAT_VERSION = 1
+
+
+def save(
+    path: str | os.PathLike,
+    model: net.TypeSpeciesNet,
+    *,
+    arch: str,
+    input_size: int,
+    species: list[int],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    meta: dict,
+    threshold: float = 0.5,
+) -> None:
+    state = {
+        k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype)
+        for k, v in model.state_dict().items()
+    }
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "arch": arch,
+        "input_size": input_size,
+        "types": list(pokedex.TYPES),
+        "species": list(species),
+        "mean": list(mean),
+        "std": list(std),
+        "threshold": threshold,
+        "meta": meta,
+        "state_dict": state,
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load(path: str | os.PathLike) -> tuple[net.TypeSpeciesNet, dict]:
+    """(model in eval mode on the CPU, the checkpoint's other fields)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path}: checkpoint format {version}, this code reads {FORMAT_VERSION}")
+    if payload["types"] != list(pokedex.TYPES):
+        raise ValueError(f"{path}: the checkpoint's type list differs from this code's")
+    model = net.build(payload["arch"], len(payload["species"]), payload["input_size"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in payload.pop("state_dict").items()})  # fmt: skip
+    model.eval()
+    return model, payload

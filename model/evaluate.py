@@ -95,12 +95,11 @@ def evaluate(
     report["per_style"] = {}
     for style in sorted(set(data.labels.style[test])):
         rows = data.labels.style[test] == style
-        sub = test[rows]
+        args = (type_p[rows], species_p[rows], data.labels, test[rows], info["species"], threshold)
         report["per_style"][style] = {
             "images": int(rows.sum()),
-            "per_species": score_species(
-                type_p[rows], species_p[rows], data.labels, sub, info["species"], threshold
-            ),
+            "per_species": score_species(*args),
+            "per_image": score_images(*args),
         }
     nums, species_type_p = group_mean(data.labels.num[test], type_p)
     primary = np.array([pokedex.TYPES.index(pokedex.load()[int(n)].types[0]) for n in nums])
@@ -128,14 +127,14 @@ def markdown(report: dict) -> str:
             for level in ("per_species", "per_image"):
                 cells.append(_pct(report["models"][m][level].get(metric)))
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
-    lines += ["", "Per style (neuralmon, per species):", ""]
-    keys = [k for k in report["models"]["neuralmon"]["per_species"]]
+    lines += ["", "Per style (neuralmon; per species / per image):", ""]
+    keys = list(report["models"]["neuralmon"]["per_species"])
     lines += [
         "| style | images | " + " | ".join(keys) + " |",
         "| --- | ---: |" + " ---: |" * len(keys),
     ]
     for style, entry in report["per_style"].items():
-        cells = [_pct(entry["per_species"][k]) for k in keys]
+        cells = [f"{_pct(entry['per_species'][k])} / {_pct(entry['per_image'][k])}" for k in keys]
         lines.append(f"| {style} | {entry['images']} | " + " | ".join(cells) + " |")
     lines += ["", "Per type (primary type, per species):", ""]
     lines += ["| type | precision | recall | species |", "| --- | ---: | ---: | ---: |"]

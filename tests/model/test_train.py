@@ -108,3 +108,25 @@ def test_evaluate_writes_a_report_beside_the_baselines(tiny_checkpoint, tiny_dat
     assert sum(map(sum, report["confusion_per_species"])) == report["test_species"] == len(nums)
     assert (out / "confusion.png").stat().st_size > 0
     assert "| primary_top1 |" in (out / "report.md").read_text()
+
+
+def test_augment_is_seeded_and_keeps_the_shape(tiny_dataset):
+    from model.dataset import augment
+
+    data = load_split(tiny_dataset, "all")
+    batch = data.images[:8]
+    a = augment(batch, 32, torch.Generator().manual_seed(1))
+    b = augment(batch, 32, torch.Generator().manual_seed(1))
+    c = augment(batch, 32, torch.Generator().manual_seed(2))
+    assert a.shape == (8, 3, 32, 32) and torch.isfinite(a).all()
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
+    from model.dataset import MEAN, STD, model_input
+
+    data = load_split(tiny_dataset, "all")
+    x = model_input(data.images[:2], 32)
+    corner = x[:, :, 0, 0] * torch.tensor(STD) + torch.tensor(MEAN)
+    torch.testing.assert_close(corner, torch.ones(2, 3), atol=1e-4, rtol=0)

@@ -1,0 +1,114 @@
+"""The asynchronous face of the Predictor: decode off the loop, gather requests, run batches.
+
+Requests that arrive within ``max_wait`` of each other run as one batch in a worker thread, so
+the event loop never waits on decoding or on the network. The queue is bounded: when it is full,
+``classify`` raises ``Busy`` at once instead of letting requests pile up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from model.predict import Prediction, Predictor, Prepared
+
+log = logging.getLogger(__name__)
+
+
+class Busy(Exception):
+    """Too many images are waiting; ask the user to try again in a moment."""
+
+
+@dataclass
+class _Request:
+    prepared: Prepared
+    future: asyncio.Future[Prediction]
+
+
+class InferenceQueue:
+    def __init__(
+        self,
+        predictor: Predictor,
+        max_batch: int = 32,
+        max_wait: float = 0.005,
+        max_queue: int = 64,
+    ):
+        self.predictor = predictor
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue(max_queue)
+        # One thread runs the network (it uses several cores itself); others decode images.
+        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="neuralmon-model")
+        self._decode_threads = ThreadPoolExecutor(2, thread_name_prefix="neuralmon-decode")
+        self._worker: asyncio.Task | None = None
+        self.batches = 0
+        self.last_batch_seconds = 0.0
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    async def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="neuralmon-inference")
+
+    async def close(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        self._model_thread.shutdown(wait=False, cancel_futures=True)
+        self._decode_threads.shutdown(wait=False, cancel_futures=True)
+
+    async def prepare(self, data: bytes) -> Prepared:
+        """Decode and frame an image in a thread. Raises ``ImageError`` for bad input."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._decode_threads, Predictor.prepare, data)
+
+    async def classify(self, prepared: Prepared) -> Prediction:
+        """Queue one prepared image; resolves when its batch has run. Raises ``Busy``."""
+        await self.start()
+        future = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Request(prepared, future))
+        except asyncio.QueueFull:
+            raise Busy from None
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.max_wait
+            while len(batch) < self.max_batch:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except TimeoutError:
+                    break
+            batch = [r for r in batch if not r.future.done()]  # skip requests given up on
+            if not batch:
+                continue
+            started = time.perf_counter()
+            try:
+                predictions = await loop.run_in_executor(
+                    self._model_thread,
+                    self.predictor.predict_prepared,
+                    [r.prepared for r in batch],
+                )
+            except Exception as exc:  # a failed batch fails its requests, not the worker
+                log.exception("inference batch of %d failed", len(batch))
+                for r in batch:
+                    if not r.future.done():
+                        r.future.set_exception(exc)
+                continue
+            self.batches += 1
+            self.last_batch_seconds = time.perf_counter() - started
+            for r, prediction in zip(batch, predictions, strict=True):
+                if not r.future.done():
+                    r.future.set_result(prediction)

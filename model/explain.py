@@ -14,15 +14,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from model.dataset import MEAN, STD, model_input
 from model.predict import Prediction, Predictor
+from model.typechart import TYPE_COLOURS
 
 PANEL = 256
-TYPE_COLOURS = {
-    "Normal": "#A8A77A", "Fire": "#EE8130", "Water": "#6390F0", "Electric": "#F7D02C",
-    "Grass": "#7AC74C", "Ice": "#96D9D6", "Fighting": "#C22E28", "Poison": "#A33EA1",
-    "Ground": "#E2BF65", "Flying": "#A98FF3", "Psychic": "#F95587", "Bug": "#A6B91A",
-    "Rock": "#B6A136", "Ghost": "#735797", "Dragon": "#6F35FC", "Dark": "#705746",
-    "Steel": "#B7B7CE", "Fairy": "#D685AD",
-}  # fmt: skip
 
 
 def _last_features(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

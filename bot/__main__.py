@@ -13,16 +13,26 @@ import aiohttp
 import discord
 
 from bot.bot import Neuralmon
+from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import Store
+from model.predict import Predictor
 
 log = logging.getLogger("bot")
 
 
 async def run(settings: Settings) -> None:
-    async with aiohttp.ClientSession() as http_session:
-        bot = Neuralmon(settings, http_session)
-        async with bot:
-            await bot.start(settings.token)
+    predictor = await asyncio.to_thread(Predictor.load, settings.checkpoint)
+    store = await Store.open(settings.database)
+    inference = InferenceQueue(predictor)
+    try:
+        async with aiohttp.ClientSession() as http_session:
+            bot = Neuralmon(settings, http_session, inference, store)
+            async with bot:
+                await bot.start(settings.token)
+    finally:
+        await inference.close()
+        await store.close()
 
 
 def main() -> int:

@@ -10,7 +10,9 @@ import discord
 from discord.ext import commands
 
 from bot import exts
+from bot.inference import InferenceQueue
 from bot.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,13 @@ def extension_names() -> list[str]:
 
 
 class Neuralmon(commands.Bot):
-    def __init__(self, settings: Settings, http_session: aiohttp.ClientSession):
+    def __init__(
+        self,
+        settings: Settings,
+        http_session: aiohttp.ClientSession,
+        inference: InferenceQueue,
+        store: Store,
+    ):
         intents = discord.Intents.default()
         intents.message_content = True  # to see image attachments and quiz guesses
         super().__init__(
@@ -30,8 +38,11 @@ class Neuralmon(commands.Bot):
         )
         self.settings = settings
         self.http_session = http_session
+        self.inference = inference
+        self.store = store
 
     async def setup_hook(self) -> None:
+        await self.inference.start()
         for name in extension_names():
             try:
                 await self.load_extension(name)
@@ -39,6 +50,20 @@ class Neuralmon(commands.Bot):
                 log.exception("could not load extension %s", name)
             else:
                 log.info("loaded extension %s", name)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Slash commands: at once in the development server, else globally (up to an hour)."""
+        guild_id = self.settings.dev_guild_id
+        guild = discord.Object(guild_id) if guild_id else None
+        if guild:
+            self.tree.copy_global_to(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            log.warning("could not sync slash commands: %s", exc)
+        else:
+            log.info("synced %d slash commands %s", len(synced), f"to {guild_id}" if guild else "")
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (id %s) in %d servers", self.user, self.user.id, len(self.guilds))

@@ -68,6 +68,10 @@ class InferenceQueue:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._decode_threads, Predictor.prepare, data)
 
+    async def in_model_thread(self, fn, *args):
+        """Run other work on the network (a Grad-CAM picture) in its thread, in turn."""
+        return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
+
     async def classify(self, prepared: Prepared) -> Prediction:
         """Queue one prepared image; resolves when its batch has run. Raises ``Busy``."""
         await self.start()

@@ -1,11 +1,14 @@
-"""Settings from the environment and ``.env`` (python-dotenv), validated once into one object."""
+"""Settings from the environment and ``.env`` (python-dotenv), validated once into one object.
+
+Every setting is documented in ``.env.example``.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -17,26 +20,95 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    token: str
+    token: str = field(repr=False)  # never let the token reach a log line
     command_prefix: str = "!"
+    owner_id: int | None = None
+    dev_guild_id: int | None = None  # slash commands sync there at once (global sync is slow)
+    watched_channels: frozenset[int] = frozenset()  # empty: every channel, until turned off
+    checkpoint: Path | None = None  # None: the weights shipped with neuralmon
+    max_image_mb: float = 8.0
+    max_images_per_message: int = 4
+    user_rate: tuple[int, float] = (3, 10.0)  # images per seconds, per user
+    channel_rate: tuple[int, float] = (10, 10.0)  # images per seconds, per channel
+    database: Path = Path("neuralmon.db")
     log_level: str = "INFO"
+    health_port: int | None = None
 
-    def __repr__(self) -> str:  # never let the token reach a log line
-        return f"Settings(token=<hidden>, command_prefix={self.command_prefix!r}, ...)"
+    @property
+    def max_image_bytes(self) -> int:
+        return int(self.max_image_mb * 1024 * 1024)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        token = env.get("DISCORD_TOKEN", "").strip()
+        def get(name: str) -> str:
+            return env.get(name, "").strip()
+
+        token = get("DISCORD_TOKEN")
         if not token:
             raise SettingsError(
                 "DISCORD_TOKEN is not set: copy .env.example to .env and paste your bot's token "
                 "(Discord Developer Portal -> your application -> Bot -> Reset Token)."
             )
-        log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
         if not isinstance(logging.getLevelName(log_level), int):
             raise SettingsError(f"LOG_LEVEL={log_level!r} is not a level: use DEBUG, INFO, ...")
-        prefix = env.get("COMMAND_PREFIX", "!").strip() or "!"
-        return cls(token=token, command_prefix=prefix, log_level=log_level)
+        defaults = {f.name: f.default for f in fields(cls)}
+        return cls(
+            token=token,
+            command_prefix=get("COMMAND_PREFIX") or "!",
+            owner_id=_int(get("OWNER_ID"), "OWNER_ID"),
+            dev_guild_id=_int(get("DEV_GUILD_ID"), "DEV_GUILD_ID"),
+            watched_channels=frozenset(
+                _int(part.strip(), "WATCHED_CHANNELS")
+                for part in get("WATCHED_CHANNELS").split(",")
+                if part.strip()
+            ),
+            checkpoint=Path(get("CHECKPOINT")) if get("CHECKPOINT") else None,
+            max_image_mb=_number(get("MAX_IMAGE_MB"), "MAX_IMAGE_MB", defaults["max_image_mb"]),
+            max_images_per_message=int(
+                _number(get("MAX_IMAGES_PER_MESSAGE"), "MAX_IMAGES_PER_MESSAGE", 4)
+            ),
+            user_rate=_rate(get("USER_RATE"), "USER_RATE", defaults["user_rate"]),
+            channel_rate=_rate(get("CHANNEL_RATE"), "CHANNEL_RATE", defaults["channel_rate"]),
+            database=Path(get("DATABASE_PATH") or defaults["database"]),
+            log_level=log_level,
+            health_port=_int(get("HEALTH_PORT"), "HEALTH_PORT"),
+        )
+
+
+def _int(value: str, name: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} should be a whole number") from None
+
+
+def _number(value: str, name: str, default: float) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} should be a number") from None
+    if number <= 0:
+        raise SettingsError(f"{name}={value!r} should be more than 0")
+    return number
+
+
+def _rate(value: str, name: str, default: tuple[int, float]) -> tuple[int, float]:
+    """``"3/10"``: three per ten seconds."""
+    if not value:
+        return default
+    count, _, seconds = value.partition("/")
+    try:
+        rate = (int(count), float(seconds))
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} should look like 3/10 (3 per 10 seconds)") from None
+    if rate[0] < 1 or rate[1] <= 0:
+        raise SettingsError(f"{name}={value!r}: both numbers should be more than 0")
+    return rate
 
 
 def load_settings(env_file: str | os.PathLike = ".env") -> Settings:

@@ -4,14 +4,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import aiohttp
 import discord
 import pytest
 
 import bot.__main__ as entry
 from bot import bot as bot_module
-from bot.bot import Neuralmon, extension_names
-from bot.settings import Settings
+from bot.bot import extension_names
+from tests.bot.helpers import close_bot, make_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,24 +46,31 @@ def test_rejected_login_exits_2(monkeypatch, caplog, error, advice):
     assert "not-a-real-token" not in caplog.text
 
 
-async def test_setup_hook_logs_a_broken_extension_and_loads_the_rest(monkeypatch, caplog):
+async def test_setup_hook_logs_a_broken_extension_and_loads_the_rest(monkeypatch, caplog, tmp_path):
     monkeypatch.setattr(
         bot_module, "extension_names", lambda: ["bot.exts.no_such_extension", "tests.bot.fake_ext"]
     )
-    async with aiohttp.ClientSession() as session:
-        bot = Neuralmon(Settings(token="t"), session)
-        with caplog.at_level(logging.INFO):
-            await bot.setup_hook()
-        assert "could not load extension bot.exts.no_such_extension" in caplog.text
-        assert "tests.bot.fake_ext" in bot.extensions
-        await bot.close()
+    bot = await make_bot(predictor=None, tmp_path=tmp_path)
+    monkeypatch.setattr(bot, "sync_commands", lambda: _nothing())
+    with caplog.at_level(logging.INFO):
+        await bot.setup_hook()
+    assert "could not load extension bot.exts.no_such_extension" in caplog.text
+    assert "tests.bot.fake_ext" in bot.extensions
+    await close_bot(bot)
+
+
+async def _nothing():
+    return None
 
 
 def test_extension_names_lists_modules_under_exts():
-    assert all(name.startswith("bot.exts.") for name in extension_names())
+    names = extension_names()
+    assert "bot.exts.classify" in names
+    assert all(name.startswith("bot.exts.") for name in names)
 
 
-async def test_bot_never_pings_by_default():
-    async with aiohttp.ClientSession() as session:
-        mentions = Neuralmon(Settings(token="t"), session).allowed_mentions
+async def test_bot_never_pings_by_default(tmp_path):
+    bot = await make_bot(predictor=None, tmp_path=tmp_path)
+    mentions = bot.allowed_mentions
     assert not (mentions.everyone or mentions.users or mentions.roles or mentions.replied_user)
+    await close_bot(bot)

@@ -38,3 +38,48 @@ def test_env_file_is_read_and_real_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("COMMAND_PREFIX", "$")
     settings = load_settings(env_file)
     assert (settings.token, settings.command_prefix) == ("from-file", "$")
+
+
+def test_every_setting_is_read():
+    env = {
+        "DISCORD_TOKEN": "t", "OWNER_ID": "42", "DEV_GUILD_ID": "7",
+        "WATCHED_CHANNELS": "1, 2,3", "CHECKPOINT": "runs/x.pt", "MAX_IMAGE_MB": "2.5",
+        "MAX_IMAGES_PER_MESSAGE": "2", "USER_RATE": "5/30", "CHANNEL_RATE": "20/60",
+        "DATABASE_PATH": "/var/lib/neuralmon/db.sqlite", "HEALTH_PORT": "8080",
+    }  # fmt: skip
+    s = Settings.from_env(env)
+    assert (s.owner_id, s.dev_guild_id, s.watched_channels) == (42, 7, frozenset({1, 2, 3}))
+    assert str(s.checkpoint) == "runs/x.pt" and s.max_image_bytes == int(2.5 * 2**20)
+    assert s.max_images_per_message == 2
+    assert (s.user_rate, s.channel_rate) == ((5, 30.0), (20, 60.0))
+    assert str(s.database) == "/var/lib/neuralmon/db.sqlite" and s.health_port == 8080
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("OWNER_ID", "me", "whole number"),
+        ("WATCHED_CHANNELS", "1,general", "whole number"),
+        ("MAX_IMAGE_MB", "-1", "more than 0"),
+        ("MAX_IMAGE_MB", "lots", "should be a number"),
+        ("USER_RATE", "3 per 10", "3/10"),
+        ("CHANNEL_RATE", "0/10", "more than 0"),
+        ("HEALTH_PORT", "http", "whole number"),
+    ],
+)
+def test_bad_values_say_what_is_wrong(name, value, message):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({"DISCORD_TOKEN": "t", name: value})
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({"DISCORD_TOKEN": "t", name: value})
+
+
+def test_env_example_documents_every_setting():
+    from pathlib import Path
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
+             "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
+             "DATABASE_PATH", "LOG_LEVEL", "HEALTH_PORT"]  # fmt: skip
+    for name in names:
+        assert f"\n{name}=" in example, name

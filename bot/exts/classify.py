@@ -1,0 +1,191 @@
+"""Images in chat -> types: automatic replies, /classify, "Classify image", /explain, /autoclassify.
+
+Thin: Discord events in, ``bot.reading`` and ``bot.render`` do the work.
+Automatic replies are on in every channel unless WATCHED_CHANNELS names some; admins switch a
+channel with /autoclassify. Over a rate limit, extra images are skipped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.attachments import AttachmentError, check_size, download, is_image
+from bot.ratelimit import RateLimiter
+from bot.reading import ImageReading, read_image
+from bot.render import prediction_embed, prediction_text
+
+if TYPE_CHECKING:
+    from bot.bot import Neuralmon
+
+log = logging.getLogger(__name__)
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def reply_parts(readings: list[ImageReading], embeds_allowed: bool) -> tuple[str, list]:
+    """(message text, embeds) for the readings of one message's images."""
+    errors = [f"`{r.filename}`: {r.error}" for r in readings if r.error]
+    good = [r for r in readings if r.prediction]
+    if embeds_allowed:
+        return "\n".join(errors), [prediction_embed(r.prediction, r.filename) for r in good]
+    texts = [prediction_text(r.prediction, r.filename) for r in good]
+    return "\n\n".join(texts + errors)[:2000], []
+
+
+class Classify(commands.Cog):
+    def __init__(self, bot: Neuralmon):
+        self.bot = bot
+        settings = bot.settings
+        self.user_limit = RateLimiter(*settings.user_rate)
+        self.channel_limit = RateLimiter(*settings.channel_rate)
+        self._told_missing_permissions: set[int] = set()
+        self.menu = app_commands.ContextMenu(name="Classify image", callback=self.classify_menu)
+        bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    # ------------------------------------------------------------------ automatic replies
+
+    async def enabled_in(self, channel: discord.abc.MessageableChannel) -> bool:
+        switch = await self.bot.store.autoclassify(channel.id)
+        if switch is not None:
+            return switch
+        watched = self.bot.settings.watched_channels
+        return not watched or channel.id in watched
+
+    def take_rate(self, user_id: int, channel_id: int, wanted: int) -> int:
+        """How many of ``wanted`` images the limits allow now (and count them)."""
+        granted = 0
+        for _ in range(wanted):
+            if not (self.user_limit.allowed(user_id) and self.channel_limit.allowed(channel_id)):
+                break
+            self.user_limit.hit(user_id)
+            self.channel_limit.hit(channel_id)
+            granted += 1
+        return granted
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or not message.attachments:
+            return
+        images = [a for a in message.attachments if is_image(a.content_type, a.filename)]
+        images = images[: self.bot.settings.max_images_per_message]
+        if not images or not await self.enabled_in(message.channel):
+            return
+        granted = self.take_rate(message.author.id, message.channel.id, len(images))
+        if not granted:
+            log.debug("rate limit: skipped %d images from %s", len(images), message.author.id)
+            return
+        readings = await self.read_all(images[:granted])
+        await self.reply(message, readings)
+
+    async def read_all(self, attachments: list[discord.Attachment]) -> list[ImageReading]:
+        bot = self.bot
+        return list(
+            await asyncio.gather(
+                *(
+                    read_image(a, bot.http_session, bot.inference, bot.settings.max_image_bytes)
+                    for a in attachments
+                )
+            )
+        )
+
+    async def reply(self, message: discord.Message, readings: list[ImageReading]) -> None:
+        channel = message.channel
+        permissions = channel.permissions_for(message.guild.me) if message.guild else None
+        if permissions is not None and not permissions.send_messages:
+            self._log_missing_once(channel.id, "Send Messages")
+            return
+        embeds_allowed = permissions is None or permissions.embed_links
+        content, embeds = reply_parts(readings, embeds_allowed)
+        try:
+            await message.reply(
+                content or None, embeds=embeds, allowed_mentions=NO_PINGS, mention_author=False
+            )
+        except discord.Forbidden:
+            self._log_missing_once(channel.id, "Send Messages / Read Message History")
+        except discord.HTTPException as exc:
+            log.warning("could not reply in channel %s: %s", channel.id, exc)
+
+    def _log_missing_once(self, channel_id: int, what: str) -> None:
+        if channel_id not in self._told_missing_permissions:
+            self._told_missing_permissions.add(channel_id)
+            log.warning(
+                "missing permission %s in channel %s; staying quiet there", what, channel_id
+            )
+
+    # ------------------------------------------------------------------ commands
+
+    async def answer(self, interaction: discord.Interaction, readings: list[ImageReading]) -> None:
+        """Reply to a deferred interaction; an unusable image gets a private message."""
+        if readings and all(r.error for r in readings):
+            await interaction.delete_original_response()
+            content, _ = reply_parts(readings, embeds_allowed=True)
+            await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        content, embeds = reply_parts(readings, embeds_allowed=True)
+        await interaction.followup.send(content, embeds=embeds, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="classify", description="Read the Pokémon types in an image")
+    @app_commands.describe(image="A PNG, JPEG, GIF or WebP image")
+    async def classify_command(
+        self, interaction: discord.Interaction, image: discord.Attachment
+    ) -> None:
+        await interaction.response.defer(thinking=True)
+        await self.answer(interaction, await self.read_all([image]))
+
+    async def classify_menu(self, interaction: discord.Interaction, message: discord.Message):
+        images = message.attachments[: self.bot.settings.max_images_per_message]
+        if not images:
+            await interaction.response.send_message(
+                "That message has no image attached.", ephemeral=True
+            )
+            return
+        await interaction.response.defer(thinking=True)
+        await self.answer(interaction, await self.read_all(images))
+
+    @app_commands.command(name="explain", description="Show where the network looked")
+    @app_commands.describe(image="A PNG, JPEG, GIF or WebP image")
+    async def explain_command(
+        self, interaction: discord.Interaction, image: discord.Attachment
+    ) -> None:
+        from model.explain import explain_image
+        from model.images import ImageError
+
+        await interaction.response.defer(thinking=True)
+        settings, inference = self.bot.settings, self.bot.inference
+        try:
+            if not is_image(image.content_type, image.filename):
+                raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
+            check_size(image.size, settings.max_image_bytes)
+            data = await download(self.bot.http_session, image.url, settings.max_image_bytes)
+            picture = await inference.in_model_thread(explain_image, inference.predictor, data)
+        except (AttachmentError, ImageError) as exc:
+            await self.answer(interaction, [ImageReading(image.filename, error=str(exc))])
+            return
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG")
+        buffer.seek(0)
+        await interaction.followup.send(
+            file=discord.File(buffer, "explain.png"), allowed_mentions=NO_PINGS
+        )
+
+    @app_commands.command(name="autoclassify", description="Read images posted in this channel")
+    @app_commands.describe(on="on: answer every image here; off: only /classify")
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.guild_only()
+    async def autoclassify(self, interaction: discord.Interaction, on: bool) -> None:
+        await self.bot.store.set_autoclassify(interaction.guild_id, interaction.channel_id, on)
+        state = "on: I'll read images posted here" if on else "off: use /classify here"
+        await interaction.response.send_message(f"Automatic replies are {state}.", ephemeral=True)
+
+
+async def setup(bot: Neuralmon) -> None:
+    await bot.add_cog(Classify(bot))

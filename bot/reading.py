@@ -1,0 +1,55 @@
+"""From a Discord attachment to a prediction, as plain values: the classification path.
+
+``read_image`` never raises for bad input: it returns the reason, fit to show the poster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from bot.attachments import AttachmentError, check_size, download, is_image, sniff
+from bot.inference import Busy, InferenceQueue
+from model.images import ImageError
+from model.predict import Prediction
+
+
+class AttachmentLike(Protocol):
+    filename: str
+    size: int
+    url: str
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class ImageReading:
+    filename: str
+    prediction: Prediction | None = None
+    error: str | None = None
+
+
+BUSY = "I'm busy with a lot of images right now; try again in a minute."
+
+
+async def read_image(
+    attachment: AttachmentLike,
+    session: aiohttp.ClientSession,
+    queue: InferenceQueue,
+    max_bytes: int,
+) -> ImageReading:
+    name = attachment.filename
+    try:
+        if not is_image(attachment.content_type, name):
+            raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
+        check_size(attachment.size, max_bytes)  # before downloading anything
+        data = await download(session, attachment.url, max_bytes)
+        if sniff(data) is None:
+            raise AttachmentError("that file is not a PNG, JPEG, GIF or WebP image inside")
+        prepared = await queue.prepare(data)
+        return ImageReading(name, prediction=await queue.classify(prepared))
+    except (AttachmentError, ImageError) as exc:
+        return ImageReading(name, error=str(exc))
+    except Busy:
+        return ImageReading(name, error=BUSY)

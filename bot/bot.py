@@ -7,9 +7,11 @@ import pkgutil
 
 import aiohttp
 import discord
+from aiohttp import web
 from discord.ext import commands
 
 from bot import exts
+from bot.health import start_health_server
 from bot.inference import InferenceQueue
 from bot.settings import Settings
 from bot.store import Store
@@ -40,9 +42,13 @@ class Neuralmon(commands.Bot):
         self.http_session = http_session
         self.inference = inference
         self.store = store
+        self._health: web.AppRunner | None = None
 
     async def setup_hook(self) -> None:
         await self.inference.start()
+        if self.settings.health_port:
+            self._health = await start_health_server(self, self.settings.health_port)
+            log.info("health server on port %d", self.settings.health_port)
         for name in extension_names():
             try:
                 await self.load_extension(name)
@@ -64,6 +70,11 @@ class Neuralmon(commands.Bot):
             log.warning("could not sync slash commands: %s", exc)
         else:
             log.info("synced %d slash commands %s", len(synced), f"to {guild_id}" if guild else "")
+
+    async def close(self) -> None:
+        if self._health:
+            await self._health.cleanup()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (id %s) in %d servers", self.user, self.user.id, len(self.guilds))

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
 
+from bot import metrics
 from bot.attachments import AttachmentError, check_size, download, is_image, sniff
 from bot.inference import Busy, InferenceQueue
 from model.images import ImageError
@@ -40,6 +42,7 @@ async def read_image(
     max_bytes: int,
 ) -> ImageReading:
     name = attachment.filename
+    started = time.perf_counter()
     try:
         if not is_image(attachment.content_type, name):
             raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
@@ -48,8 +51,16 @@ async def read_image(
         if sniff(data) is None:
             raise AttachmentError("that file is not a PNG, JPEG, GIF or WebP image inside")
         prepared = await queue.prepare(data)
-        return ImageReading(name, prediction=await queue.classify(prepared))
-    except (AttachmentError, ImageError) as exc:
+        prediction = await queue.classify(prepared)
+    except AttachmentError as exc:
+        metrics.ERRORS.labels("attachment").inc()
+        return ImageReading(name, error=str(exc))
+    except ImageError as exc:
+        metrics.ERRORS.labels("image").inc()
         return ImageReading(name, error=str(exc))
     except Busy:
+        metrics.ERRORS.labels("busy").inc()
         return ImageReading(name, error=BUSY)
+    metrics.PREDICTIONS.inc()
+    metrics.LATENCY.observe(time.perf_counter() - started)
+    return ImageReading(name, prediction=prediction)

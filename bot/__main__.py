@@ -56,6 +56,13 @@ def main() -> int:
             "Privileged Gateway Intents."
         )
         return 2
+    except FileNotFoundError as exc:
+        log.critical(
+            "no model weights at %s: set CHECKPOINT in .env to a checkpoint from "
+            "`python -m model train`, or leave it empty for the shipped weights.",
+            exc.filename,
+        )
+        return 2
     except KeyboardInterrupt:
         log.info("stopped")
     return 0

@@ -46,6 +46,14 @@ def test_rejected_login_exits_2(monkeypatch, caplog, error, advice):
     assert "not-a-real-token" not in caplog.text
 
 
+def test_missing_weights_exit_2_with_advice(monkeypatch, caplog, tmp_path):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("CHECKPOINT", str(tmp_path / "nowhere.pt"))
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite"))
+    assert entry.main() == 2
+    assert "no model weights at" in caplog.text and "CHECKPOINT" in caplog.text
+
+
 async def test_setup_hook_logs_a_broken_extension_and_loads_the_rest(monkeypatch, caplog, tmp_path):
     monkeypatch.setattr(
         bot_module, "extension_names", lambda: ["bot.exts.no_such_extension", "tests.bot.fake_ext"]

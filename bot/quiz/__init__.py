@@ -1,0 +1,1 @@
+"""The "Who's that Pokémon?" game, with no Discord in it."""

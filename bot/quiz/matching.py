@@ -1,0 +1,85 @@
+"""Fair answer matching: ``answer_matches(guess, number)``.
+
+Both sides are normalised (Unicode width, case, Latin accents, ♀/♂, apostrophes, punctuation,
+spaces, invisible characters; hiragana read as katakana), then compared against every name the
+Pokédex knows for the species: English, Japanese (katakana and romaji), Chinese. A guess of six
+letters or more may be one typo away from the answer, unless that brings it as close to another
+species' name: a real name of another species is never accepted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from model import pokedex
+
+TYPO_MIN_LENGTH = 6
+# Spellings people use that the Pokédex does not list.
+ALIASES: dict[int, tuple[str, ...]] = {
+    29: ("Nidoran female",),
+    32: ("Nidoran male",),
+    122: ("Mister Mime",),
+    439: ("Mime Junior",),
+    866: ("Mister Rime",),
+}
+_SYMBOLS = str.maketrans({"♀": "f", "♂": "m"})
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_SYMBOLS)
+    # hiragana -> katakana, so either kana spelling matches the katakana name
+    text = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(char) and kept and kept[-1] < "\u0250":
+            continue  # an accent on a Latin letter (é -> e); kana voicing marks stay
+        kept.append(char)
+    text = unicodedata.normalize("NFC", "".join(kept))
+    return "".join(c for c in text if unicodedata.category(c)[0] in "LN")
+
+
+@cache
+def _names() -> dict[str, frozenset[int]]:
+    """Normalised name -> the species it names."""
+    table: dict[str, set[int]] = {}
+    for species in pokedex.load():
+        for name in (*species.names, *ALIASES.get(species.num, ())):
+            if key := normalise(name):
+                table.setdefault(key, set()).add(species.num)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """One insertion, deletion, substitution or swap of neighbours turns a into b (or none)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        i = diff[0]
+        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    short, long = sorted((a, b), key=len)
+    i = next((k for k, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+def _is_latin(text: str) -> bool:
+    return all(c < "\u0250" for c in text)
+
+
+def answer_matches(guess: str, number: int) -> bool:
+    """Whether ``guess`` names species ``number``."""
+    key = normalise(guess)
+    if not key:
+        return False
+    names = _names()
+    if key in names:
+        return number in names[key]
+    if len(key) < TYPO_MIN_LENGTH or not _is_latin(key):
+        return False
+    near = {n for name, nums in names.items() if _within_one_edit(key, name) for n in nums}
+    return near == {number}  # one typo from this species' name, and from no other's

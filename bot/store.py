@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
@@ -22,7 +23,37 @@ MIGRATIONS: list[str] = [
         autoclassify INTEGER NOT NULL
     );
     """,
+    # 2: quiz scores per guild and user, and the rounds running (to end them after a restart)
+    """
+    CREATE TABLE scores (
+        guild_id     INTEGER NOT NULL,
+        user_id      INTEGER NOT NULL,
+        points       INTEGER NOT NULL DEFAULT 0,
+        wins         INTEGER NOT NULL DEFAULT 0,
+        streak       INTEGER NOT NULL DEFAULT 0,
+        best_streak  INTEGER NOT NULL DEFAULT 0,
+        fastest      REAL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE INDEX scores_by_points ON scores (guild_id, points DESC);
+    CREATE TABLE open_rounds (
+        channel_id   INTEGER PRIMARY KEY,
+        guild_id     INTEGER,
+        species      INTEGER NOT NULL,
+        started      REAL NOT NULL
+    );
+    """,
 ]
+
+
+@dataclass(frozen=True)
+class Score:
+    user_id: int
+    points: int
+    wins: int
+    streak: int
+    best_streak: int
+    fastest: float | None
 
 
 class Store:
@@ -75,3 +106,68 @@ class Store:
             "ON CONFLICT (channel_id) DO UPDATE SET autoclassify = excluded.autoclassify",
             (channel_id, guild_id, int(on)),
         )
+
+    # ---------------------------------------------------------------- quiz
+
+    async def record_win(self, guild_id: int, user_id: int, points: int, seconds: float) -> Score:
+        """Add a win, in one transaction: points, wins, streaks (others' reset), fastest."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            await self.db.execute(
+                "INSERT INTO scores (guild_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (guild_id, user_id),
+            )
+            await self.db.execute(
+                "UPDATE scores SET streak = 0 WHERE guild_id = ? AND user_id != ?",
+                (guild_id, user_id),
+            )
+            await self.db.execute(
+                "UPDATE scores SET points = points + ?, wins = wins + 1, streak = streak + 1, "
+                "best_streak = MAX(best_streak, streak + 1), "
+                "fastest = MIN(COALESCE(fastest, ?), ?) WHERE guild_id = ? AND user_id = ?",
+                (points, seconds, seconds, guild_id, user_id),
+            )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return await self.stats(guild_id, user_id)
+
+    async def stats(self, guild_id: int, user_id: int) -> Score | None:
+        async with self.db.execute(
+            "SELECT user_id, points, wins, streak, best_streak, fastest FROM scores "
+            "WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Score(*row) if row else None
+
+    async def leaderboard(self, guild_id: int, offset: int = 0, limit: int = 10) -> list[Score]:
+        async with self.db.execute(
+            "SELECT user_id, points, wins, streak, best_streak, fastest FROM scores "
+            "WHERE guild_id = ? ORDER BY points DESC, wins DESC, user_id LIMIT ? OFFSET ?",
+            (guild_id, limit, offset),
+        ) as cursor:
+            return [Score(*row) async for row in cursor]
+
+    async def players(self, guild_id: int) -> int:
+        async with self.db.execute(
+            "SELECT COUNT(*) FROM scores WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            return (await cursor.fetchone())[0]
+
+    async def round_opened(
+        self, channel_id: int, guild_id: int | None, species: int, started: float
+    ):
+        await self.db.execute(
+            "INSERT OR REPLACE INTO open_rounds VALUES (?, ?, ?, ?)",
+            (channel_id, guild_id, species, started),
+        )
+
+    async def round_closed(self, channel_id: int) -> None:
+        await self.db.execute("DELETE FROM open_rounds WHERE channel_id = ?", (channel_id,))
+
+    async def open_rounds(self) -> list[tuple[int, int]]:
+        """(channel, species) of rounds left open when the bot last stopped."""
+        async with self.db.execute("SELECT channel_id, species FROM open_rounds") as cursor:
+            return [tuple(row) async for row in cursor]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from model.data import data_dir
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message says what to do."""
@@ -33,6 +35,8 @@ class Settings:
     database: Path = Path("neuralmon.db")
     log_level: str = "INFO"
     health_port: int | None = None
+    data_dir: Path = field(default_factory=data_dir)  # sprite data: quiz art
+    quiz_seconds: float = 60.0
 
     @property
     def max_image_bytes(self) -> int:
@@ -73,6 +77,8 @@ class Settings:
             database=Path(get("DATABASE_PATH") or defaults["database"]),
             log_level=log_level,
             health_port=_int(get("HEALTH_PORT"), "HEALTH_PORT"),
+            data_dir=data_dir(get("NEURALMON_DATA") or None),
+            quiz_seconds=_number(get("QUIZ_SECONDS"), "QUIZ_SECONDS", defaults["quiz_seconds"]),
         )
 
 

@@ -80,6 +80,7 @@ def test_env_example_documents_every_setting():
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
              "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
-             "DATABASE_PATH", "LOG_LEVEL", "HEALTH_PORT"]  # fmt: skip
+             "DATABASE_PATH", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
+             "QUIZ_SECONDS"]  # fmt: skip
     for name in names:
         assert f"\n{name}=" in example, name

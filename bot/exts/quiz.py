@@ -1,0 +1,325 @@
+"""The "Who's that Pokémon?" cog: rounds, guesses, hints, reveal, leaderboard.
+
+Thin: the rules are in ``bot.quiz.game``, the matching in ``bot.quiz.matching``, pictures in
+``bot.quiz.silhouette``, scores in ``bot.store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.quiz import render
+from bot.quiz.art import ArtSource, ArtUnavailable
+from bot.quiz.game import AlreadyRunning, Outcome, Round, Rounds
+from bot.quiz.silhouette import question_picture, reveal_picture
+from bot.ratelimit import RateLimiter
+from model import pokedex
+from model.predict import Predictor
+
+if TYPE_CHECKING:
+    from bot.bot import Neuralmon
+
+log = logging.getLogger(__name__)
+NO_PINGS = discord.AllowedMentions.none()
+WRONG = "❌"
+PAGE = 10
+
+
+def _png(img) -> io.BytesIO:
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    buffer.seek(0)
+    return buffer
+
+
+@dataclass
+class _Live:
+    """What a channel's running round needs besides its rules."""
+
+    channel: Any  # a messageable channel
+    guild_id: int | None
+    generation: int | None
+    hard: bool
+    remaining: int  # rounds still to play after this one
+    art: Any  # the full-colour picture, for the reveal
+    timer: asyncio.Task | None = None
+
+
+class GuessModal(discord.ui.Modal, title="Who's that Pokémon?"):
+    answer = discord.ui.TextInput(label="Your guess", max_length=40)
+
+    def __init__(self, cog: Quiz, channel_id: int):
+        super().__init__()
+        self.cog, self.channel_id = cog, channel_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        outcome = await self.cog.take_guess(
+            self.channel_id, interaction.user, str(self.answer.value)
+        )
+        text = {Outcome.CORRECT: "Correct!", Outcome.WRONG: "Not that one.",
+                Outcome.LATE: "This round is over."}[outcome]  # fmt: skip
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class RoundView(discord.ui.View):
+    def __init__(self, cog: Quiz, channel_id: int, timeout: float):
+        super().__init__(timeout=timeout)
+        self.cog, self.channel_id = cog, channel_id
+
+    @discord.ui.button(label="Guess", style=discord.ButtonStyle.primary)
+    async def guess(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_modal(GuessModal(self.cog, self.channel_id))
+
+    @discord.ui.button(label="Hint", style=discord.ButtonStyle.secondary)
+    async def hint(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        text = self.cog.next_hint(self.channel_id)
+        if text is None:
+            await interaction.response.send_message("No hint right now.", ephemeral=True)
+        else:
+            await interaction.response.send_message(f"Hint: {text}", allowed_mentions=NO_PINGS)
+
+
+class LeaderboardView(discord.ui.View):
+    def __init__(self, cog: Quiz, guild: discord.Guild, players: int):
+        super().__init__(timeout=300)
+        self.cog, self.guild, self.players, self.start = cog, guild, players, 0
+
+    async def show(self, interaction: discord.Interaction) -> None:
+        embed = await self.cog.leaderboard_page(self.guild, self.start, self.players)
+        self.previous.disabled = self.start == 0
+        self.next.disabled = self.start + PAGE >= self.players
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="◀", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button):
+        self.start = max(0, self.start - PAGE)
+        await self.show(interaction)
+
+    @discord.ui.button(label="▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button):
+        self.start += PAGE
+        await self.show(interaction)
+
+
+class Quiz(commands.Cog):
+    def __init__(self, bot: Neuralmon, clock=time.monotonic, rng: random.Random | None = None):
+        self.bot, self.clock, self.rng = bot, clock, rng or random.Random()
+        settings = bot.settings
+        self.art = ArtSource(settings.data_dir, settings.data_dir / "quiz-cache", bot.http_session)
+        self.rounds = Rounds()
+        self.start_limit = RateLimiter(1, 5.0)
+        self.between_rounds = 3.0  # seconds between the rounds of a series
+        self.scores_broken = False
+        self._live: dict[int, _Live] = {}
+
+    async def cog_load(self) -> None:
+        try:
+            left = await self.bot.store.open_rounds()
+        except Exception:
+            log.exception("could not read rounds left open")
+            return
+        for channel_id, _ in left:  # ended cleanly: said after login, forgotten now
+            await self.bot.store.round_closed(channel_id)
+        if left:
+            log.info("closed %d rounds left open by the last run", len(left))
+
+    async def cog_unload(self) -> None:
+        for live in self._live.values():
+            if live.timer:
+                live.timer.cancel()
+
+    # ------------------------------------------------------------------ rounds
+
+    def pick_species(self, generations: set[int] | None) -> pokedex.Species:
+        pool = [s for s in pokedex.load() if not generations or s.generation in generations]
+        return self.rng.choice(pool)
+
+    async def start_round(
+        self,
+        channel: discord.abc.Messageable,
+        guild_id: int | None,
+        generation: int | None = None,
+        hard: bool = False,
+        rounds: int = 1,
+    ) -> str | None:
+        """Post a round in ``channel``. Returns a reason when it cannot start."""
+        if not self.start_limit.allowed(channel.id):
+            return "A round was just started here; wait a few seconds."
+        current = self.rounds.get(channel.id)
+        if current and current.open:
+            return "A round is already running in this channel."
+        species = self.pick_species({generation} if generation else None)
+        try:
+            art = await self.art.art(species.num)
+        except ArtUnavailable as exc:
+            log.warning("no art for #%d: %s", species.num, exc)
+            return ("I have no Pokémon art: run `python -m model data fetch` on the bot's machine, "
+                    "or let it reach GitHub to download art.")  # fmt: skip
+        self.start_limit.hit(channel.id)
+        reading = await self._network_typing(art)
+        round_ = Round(species, self.clock(), self.bot.settings.quiz_seconds, hard, reading)
+        try:
+            self.rounds.start(channel.id, round_)
+        except AlreadyRunning:
+            return "A round is already running in this channel."
+        live = _Live(channel, guild_id, generation, hard, rounds - 1, art)
+        self._live[channel.id] = live
+        picture = await asyncio.to_thread(question_picture, art, hard, self.rng)
+        await channel.send(
+            embed=render.question_embed(round_, live.remaining),
+            file=discord.File(_png(picture), "whosthat.png"),
+            view=RoundView(self, channel.id, round_.duration),
+            allowed_mentions=NO_PINGS,
+        )
+        await self._safe_store("round_opened", channel.id, guild_id, species.num, time.time())
+        live.timer = asyncio.create_task(self._timeout(channel.id, round_))
+        return None
+
+    async def _network_typing(self, art) -> tuple[str, ...] | None:
+        try:
+            prepared = await asyncio.to_thread(Predictor.prepare, art)
+            return (await self.bot.inference.classify(prepared)).typing
+        except Exception as exc:  # a hint is a nicety: the round goes on without it
+            log.debug("no network hint: %s", exc)
+            return None
+
+    async def _timeout(self, channel_id: int, round_: Round) -> None:
+        await asyncio.sleep(max(0.0, round_.deadline - self.clock()))
+        if round_.expire(self.clock()):
+            await self.finish(channel_id, round_, None)
+
+    async def finish(self, channel_id: int, round_: Round, winner) -> None:
+        """Reveal, record the score, and start the next round of a series."""
+        live = self._live.pop(channel_id)
+        self.rounds.finish(channel_id)
+        if live.timer and live.timer is not asyncio.current_task():
+            live.timer.cancel()
+        await self._safe_store("round_closed", channel_id)
+        if winner is not None and live.guild_id is not None:
+            await self._safe_store(
+                "record_win", live.guild_id, winner.id, round_.points, round_.won_after
+            )
+        picture = await asyncio.to_thread(reveal_picture, live.art)
+        try:
+            await live.channel.send(
+                embed=render.reveal_embed(round_, winner.display_name if winner else None),
+                file=discord.File(_png(picture), "reveal.png"),
+                allowed_mentions=NO_PINGS,
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not reveal in %s: %s", channel_id, exc)
+        if live.remaining > 0:
+            await asyncio.sleep(self.between_rounds)
+            await self.start_round(
+                live.channel, live.guild_id, live.generation, live.hard, live.remaining
+            )
+
+    async def _safe_store(self, method: str, *args) -> None:
+        """Scores are worth a log line, never a lost game: a broken database is skipped."""
+        try:
+            await getattr(self.bot.store, method)(*args)
+        except Exception as exc:
+            if not self.scores_broken:
+                log.error("score database unavailable (%s); games go on without scores", exc)
+            self.scores_broken = True
+
+    async def take_guess(self, channel_id: int, user: discord.abc.User, text: str) -> Outcome:
+        round_ = self.rounds.get(channel_id)
+        if round_ is None:
+            return Outcome.LATE
+        outcome = round_.guess(user.id, text, self.clock())
+        if outcome is Outcome.CORRECT:
+            await self.finish(channel_id, round_, user)
+        return outcome
+
+    def next_hint(self, channel_id: int) -> str | None:
+        round_ = self.rounds.get(channel_id)
+        return round_.hint(self.clock()) if round_ else None
+
+    # ------------------------------------------------------------------ Discord events
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or not message.content:
+            return
+        round_ = self.rounds.get(message.channel.id)
+        if round_ is None or not round_.open:
+            return
+        if message.content.startswith(self.bot.settings.command_prefix):
+            return
+        outcome = await self.take_guess(message.channel.id, message.author, message.content)
+        if outcome is Outcome.WRONG:  # without Add Reactions, a wrong guess stays quiet
+            with contextlib.suppress(discord.HTTPException):
+                await message.add_reaction(WRONG)
+
+    @commands.hybrid_command(name="whosthat", description="Start a 'Who's that Pokémon?' round")
+    @app_commands.describe(
+        generation="Only Pokémon from this generation (1-9)",
+        difficulty="easy: types shown; hard: silhouette only, turned or cropped",
+        rounds="How many rounds in a row (1-10)",
+    )
+    async def whosthat(
+        self,
+        ctx: commands.Context,
+        generation: app_commands.Range[int, 1, 9] | None = None,
+        difficulty: str = "easy",
+        rounds: app_commands.Range[int, 1, 10] = 1,
+    ) -> None:
+        hard = difficulty.lower().startswith("h")
+        if ctx.interaction:
+            await ctx.defer()
+        reason = await self.start_round(
+            ctx.channel, ctx.guild.id if ctx.guild else None, generation, hard, rounds
+        )
+        if reason:
+            await ctx.send(reason, ephemeral=True, allowed_mentions=NO_PINGS)
+        elif ctx.interaction:
+            await ctx.send("Round started!", ephemeral=True)
+
+    @commands.hybrid_command(name="hint", description="A hint for the running round")
+    async def hint(self, ctx: commands.Context) -> None:
+        text = self.next_hint(ctx.channel.id)
+        reply = f"Hint: {text}" if text else "No hint right now (none left, or wait a moment)."
+        await ctx.send(reply, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="leaderboard", description="Quiz scores in this server")
+    @app_commands.guild_only()
+    async def leaderboard(self, interaction: discord.Interaction) -> None:
+        players = await self.bot.store.players(interaction.guild_id)
+        view = LeaderboardView(self, interaction.guild, players)
+        view.previous.disabled = True
+        view.next.disabled = players <= PAGE
+        embed = await self.leaderboard_page(interaction.guild, 0, players)
+        await interaction.response.send_message(embed=embed, view=view, allowed_mentions=NO_PINGS)
+
+    async def leaderboard_page(self, guild: discord.Guild, start: int, players: int):
+        page = await self.bot.store.leaderboard(guild.id, start, PAGE)
+        names = {}
+        for score in page:
+            member = guild.get_member(score.user_id)
+            names[score.user_id] = member.display_name if member else f"user {score.user_id}"
+        return render.leaderboard_embed(guild.name, page, names, start, players)
+
+    @app_commands.command(name="stats", description="Quiz stats of a player")
+    @app_commands.guild_only()
+    async def stats(self, interaction: discord.Interaction, user: discord.Member | None = None):
+        member = user or interaction.user
+        score = await self.bot.store.stats(interaction.guild_id, member.id)
+        await interaction.response.send_message(
+            embed=render.stats_embed(member.display_name, score), allowed_mentions=NO_PINGS
+        )
+
+
+async def setup(bot: Neuralmon) -> None:
+    await bot.add_cog(Quiz(bot))

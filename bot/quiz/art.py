@@ -1,0 +1,80 @@
+"""Full-colour art of a species for a round: from the local sprite data, else downloaded once
+from PokeAPI into an on-disk cache."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from pathlib import Path
+
+import aiohttp
+from PIL import Image
+
+from model.data.fetch import (
+    NPM_PACKAGES,
+    POKEAPI_BASE_URL,
+    POKEAPI_KINDS,
+    atomic_write,
+    npm_package_dir,
+)
+
+log = logging.getLogger(__name__)
+GEN5_FRONT = "package/sprites/pokemon/versions/generation-v/black-white/animated/{num}.gif"
+
+
+class ArtUnavailable(Exception):
+    """No art on disk and none could be downloaded."""
+
+
+def local_candidates(data_dir: Path, num: int) -> list[Path]:
+    """Where the data commands put art of ``num``, best first."""
+    return [
+        data_dir / "pokeapi" / "official-artwork" / f"{num}.png",
+        data_dir / "pokeapi" / "home" / f"{num}.png",
+        npm_package_dir(data_dir, NPM_PACKAGES[0]) / GEN5_FRONT.format(num=num),
+        data_dir / "pokeapi" / "default" / f"{num}.png",
+    ]
+
+
+class ArtSource:
+    def __init__(
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        session: aiohttp.ClientSession,
+        base_url: str = POKEAPI_BASE_URL,
+    ):
+        self.data_dir, self.cache_dir = data_dir, cache_dir
+        self.session, self.base_url = session, base_url.rstrip("/") + "/"
+
+    async def art(self, num: int) -> Image.Image:
+        for path in [*local_candidates(self.data_dir, num), self.cache_dir / f"{num}.png"]:
+            if path.exists():
+                try:
+                    return await asyncio.to_thread(_open, path.read_bytes())
+                except OSError as exc:
+                    log.warning("unreadable art %s: %s", path, exc)
+        data = await self._download(num)
+        try:
+            return await asyncio.to_thread(_open, data)
+        except OSError as exc:
+            raise ArtUnavailable(f"the downloaded art of #{num} is not an image") from exc
+
+    async def _download(self, num: int) -> bytes:
+        url = self.base_url + POKEAPI_KINDS["official-artwork"].format(num=num)
+        try:
+            async with asyncio.timeout(20), self.session.get(url) as resp:
+                if resp.status != 200:
+                    raise ArtUnavailable(f"HTTP {resp.status} for {url}")
+                data = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ArtUnavailable(f"could not download {url}: {exc}") from exc
+        await asyncio.to_thread(atomic_write, self.cache_dir / f"{num}.png", data)
+        return data
+
+
+def _open(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as img:
+        img.seek(0)
+        return img.convert("RGBA")

@@ -1,0 +1,155 @@
+"""The quiz cog on spec'd mocks with a controllable clock: a round's whole life."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from unittest.mock import AsyncMock
+
+import pytest
+
+from bot.exts.quiz import WRONG, Quiz
+from model import pokedex
+from tests.bot.exts.test_classify import KnownPredictor
+from tests.bot.helpers import close_bot, make_bot, mock_channel, mock_member, mock_message
+from tests.synthetic import save_png, sprite
+
+PIKACHU = pokedex.load()[25]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 500.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+async def quiz(tmp_path):
+    save_png(tmp_path / "data/pokeapi/official-artwork/25.png", sprite(color=(250, 210, 40)))
+    bot = await make_bot(KnownPredictor(), tmp_path, data_dir=tmp_path / "data", quiz_seconds=30)
+    clock = Clock()
+    cog = Quiz(bot, clock=clock)
+    cog.pick_species = lambda generations: PIKACHU
+    cog.between_rounds = 0
+    channel = mock_channel()
+    channel.send = AsyncMock()
+    yield cog, clock, channel
+    await cog.cog_unload()
+    await close_bot(bot)
+
+
+def guess(channel, text, author=None):
+    message = mock_message(channel=channel, author=author)
+    message.content = text
+    message.add_reaction = AsyncMock()
+    return message
+
+
+async def test_a_round_from_question_to_reveal(quiz):
+    cog, clock, channel = quiz
+    assert await cog.start_round(channel, guild_id=1) is None
+    question = channel.send.await_args.kwargs
+    assert question["embed"].title == "Who's that Pokémon?"
+    assert question["file"].filename == "whosthat.png"
+    assert question["embed"].fields[0].value == "Electric"  # easy: the types are shown
+
+    wrong = guess(channel, "Raichu")
+    await cog.on_message(wrong)
+    wrong.add_reaction.assert_awaited_once_with(WRONG)
+
+    clock.now += 5
+    assert cog.next_hint(channel.id) == "neuralmon thinks it looks Fire/Flying"  # stub network
+    clock.now += 6
+    winner = mock_member()
+    winner.display_name = "Ash"
+    await cog.on_message(guess(channel, "pikachu", winner))
+    reveal = channel.send.await_args.kwargs["embed"]
+    assert reveal.title == "It's Pikachu! (#25)"
+    assert "ピカチュウ · Pikachu · 皮卡丘" in reveal.description
+    assert "**Ash** got it in 11.0 s (+8 points)" in reveal.description
+    score = await cog.bot.store.stats(1, winner.id)
+    assert (score.points, score.wins, score.fastest) == (8, 1, 11.0)
+    assert await cog.bot.store.open_rounds() == []
+
+
+async def test_two_correct_guesses_at_once_give_one_winner(quiz):
+    cog, _, channel = quiz
+    await cog.start_round(channel, guild_id=1)
+    first, second = mock_member(), mock_member()
+    first.display_name, second.display_name = "Misty", "Brock"
+    await asyncio.gather(
+        cog.on_message(guess(channel, "Pikachu", first)),
+        cog.on_message(guess(channel, "Pikachu", second)),
+    )
+    reveals = [c for c in channel.send.await_args_list if "got it" in c.kwargs["embed"].description]
+    assert len(reveals) == 1
+    assert (await cog.bot.store.stats(1, first.id)).wins == 1
+    assert await cog.bot.store.stats(1, second.id) is None
+
+
+async def test_time_runs_out_and_reveals(quiz):
+    cog, _clock, channel = quiz
+    cog.bot.settings = replace(cog.bot.settings, quiz_seconds=0.05)
+    clock_real = asyncio.get_running_loop().time
+    cog.clock = clock_real  # this test lets real time pass
+    await cog.start_round(channel, guild_id=1)
+    await asyncio.sleep(0.3)
+    assert "Time's up" in channel.send.await_args.kwargs["embed"].description
+    assert cog.rounds.get(channel.id) is None
+
+
+async def test_one_round_per_channel_and_start_cooldown(quiz):
+    cog, _clock, channel = quiz
+    assert await cog.start_round(channel, guild_id=1) is None
+    assert "just started" in await cog.start_round(channel, guild_id=1)  # spam-starting
+    cog.start_limit.seconds = 0
+    assert "already running" in await cog.start_round(channel, guild_id=1)
+    other = mock_channel()
+    other.send = AsyncMock()
+    assert await cog.start_round(other, guild_id=1) is None
+
+
+async def test_a_series_starts_the_next_round(quiz):
+    cog, _clock, channel = quiz
+    await cog.start_round(channel, guild_id=1, rounds=2)
+    assert "1 more round" in channel.send.await_args.kwargs["embed"].footer.text
+    cog.start_limit.seconds = 0  # no cooldown between rounds of a series in this test
+    await cog.on_message(guess(channel, "Pikachu", mock_member()))
+    titles = [c.kwargs["embed"].title for c in channel.send.await_args_list]
+    assert titles == ["Who's that Pokémon?", "It's Pikachu! (#25)", "Who's that Pokémon?"]
+
+
+async def test_without_art_the_round_explains_what_to_do(quiz, tmp_path):
+    cog, _, channel = quiz
+    cog.pick_species = lambda generations: pokedex.load()[1]
+    cog.art.base_url = "http://127.0.0.1:9/"  # nothing listens there
+    reason = await cog.start_round(channel, guild_id=1)
+    assert "python -m model data fetch" in reason
+    channel.send.assert_not_awaited()
+
+
+async def test_a_broken_database_loses_scores_not_the_game(quiz, caplog, monkeypatch):
+    cog, _clock, channel = quiz
+    await cog.start_round(channel, guild_id=1)
+
+    async def read_only(*args):
+        raise OSError("attempt to write a readonly database")
+
+    monkeypatch.setattr(cog.bot.store, "record_win", read_only)
+    monkeypatch.setattr(cog.bot.store, "round_closed", read_only)
+    with caplog.at_level(logging.ERROR):
+        await cog.on_message(guess(channel, "Pikachu", mock_member()))
+    assert "It's Pikachu!" in channel.send.await_args.kwargs["embed"].title
+    assert caplog.text.count("score database unavailable") == 1
+    cog.start_limit.seconds = 0
+    assert await cog.start_round(channel, guild_id=1) is None  # the next round still starts
+
+
+async def test_rounds_left_open_are_closed_on_restart(quiz):
+    cog, _, _ = quiz
+    await cog.bot.store.round_opened(77, 1, 25, 0.0)
+    await cog.cog_load()
+    assert await cog.bot.store.open_rounds() == []

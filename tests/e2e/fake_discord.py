@@ -1,0 +1,355 @@
+"""A small fake Discord for end-to-end tests: REST under /api/v10 and a gateway websocket, on
+127.0.0.1, served by aiohttp. It records every request the bot makes.
+
+The real discord.py client talks to it after two patches (GUIDE §3): ``Route.BASE`` and
+``DiscordWebSocket.DEFAULT_GATEWAY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APP_ID = 900_000_000_000_000_001
+BOT_ID = 900_000_000_000_000_002
+GUILD_ID = 900_000_000_000_000_100
+CHANNEL_ID = 900_000_000_000_000_200
+# View Channel, Send Messages, Embed Links, Attach Files, Read History, Add Reactions
+EVERYONE_PERMISSIONS = str(1024 | 2048 | 16384 | 32768 | 65536 | 64)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py compares the whole Content-Type; aiohttp's json_response adds a charset
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class FakeDiscord:
+    files: dict[str, bytes] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    faults: dict[str, list[str]] = field(default_factory=dict)  # "POST messages": ["429", ...]
+    _ids = itertools.count(1_000_000_000_000_000_000)
+
+    def __post_init__(self):
+        self.app = web.Application(client_max_size=64 * 2**20)
+        self.app.router.add_route("*", "/api/v10/{path:.*}", self.rest)
+        self.app.router.add_get("/files/{name}", self.file)
+        self.app.router.add_get("/", self.gateway)
+        self.sockets: list[web.WebSocketResponse] = []
+        self.identified = asyncio.Event()
+        self.new_request = asyncio.Event()
+        self.sequence = 0
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+        self.identifies = 0
+        self.resumes = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
+        if self.runner:
+            await self.runner.cleanup()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_file(self, name: str, data: bytes) -> str:
+        self.files[name] = data
+        return f"{self.base}/files/{name}"
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    # ------------------------------------------------------------------ REST
+
+    async def file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in self.files or self._fault("GET files"):
+            return web.Response(status=404)
+        return web.Response(body=self.files[name])
+
+    def _fault(self, key: str) -> str | None:
+        queue = self.faults.get(key)
+        return queue.pop(0) if queue else None
+
+    async def rest(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        body: Any = None
+        if request.content_type == "application/json":
+            body = await request.json()
+        elif request.content_type.startswith("multipart/"):
+            body = {"files": []}
+            async for part in await request.multipart():
+                if part.name == "payload_json":
+                    body |= json.loads(await part.text())
+                else:
+                    body["files"].append({"name": part.filename, "size": len(await part.read())})
+        self.requests.append(Recorded(request.method, path, body))
+        self.new_request.set()
+        kind = f"{request.method} {path.split('/')[-1] if path.startswith('channels') else path}"
+        fault = self._fault(kind)
+        if fault == "429":  # without "Via: 1.1 google" discord.py takes a 429 for a Cloudflare ban
+            headers = {
+                "Content-Type": "application/json",
+                "Retry-After": "0.2",
+                "Via": "1.1 google",
+                "X-RateLimit-Scope": "user",
+            }
+            payload = {
+                "message": "You are being rate limited.",
+                "retry_after": 0.2,
+                "global": False,
+            }
+            return web.Response(body=json.dumps(payload).encode(), status=429, headers=headers)
+        if fault == "500":
+            return _json({"message": "Internal Server Error", "code": 0}, 500)
+        return await self.answer(request.method, path, body)
+
+    async def answer(self, method: str, path: str, body: Any) -> web.Response:
+        parts = path.split("/")
+        if path == "users/@me":
+            return _json(self.bot_user())
+        if path == "oauth2/applications/@me":
+            return _json(
+                {
+                    "id": str(APP_ID),
+                    "name": "neuralmon",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": self.user(1, "owner"),
+                    "verify_key": "0",
+                    "flags": 0,
+                }
+            )
+        if parts[0] == "applications" and parts[-1] == "commands":
+            commands = body if isinstance(body, list) else []
+            return _json(
+                [
+                    {
+                        "id": self.next_id(),
+                        "application_id": str(APP_ID),
+                        "version": "1",
+                        "default_member_permissions": None,
+                        "dm_permission": True,
+                        "type": 1,
+                        "description": "",
+                        "options": [],
+                    }
+                    | c
+                    for c in commands
+                ]
+            )
+        if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
+            return _json(self.message(int(parts[1]), self.bot_user(), body or {}))
+        if parts[0] == "channels" and "reactions" in parts:
+            return web.Response(status=204)
+        if parts[0] == "interactions":
+            return web.Response(status=204)
+        if parts[0] == "webhooks":
+            if method == "DELETE":
+                return web.Response(status=204)
+            return _json(self.message(CHANNEL_ID, self.bot_user(), body or {}))
+        return _json({"message": f"fake Discord has no {method} {path}", "code": 0}, 404)
+
+    def sent(self, kind: str = "messages") -> list[Recorded]:
+        """Requests whose path ends with ``kind`` (messages, callback...)."""
+        return [r for r in self.requests if r.path.rstrip("/").endswith(kind)]
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> Recorded:
+        """The first recorded request matching ``predicate``, waiting for it if needed."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for r in self.requests:
+                    if predicate(r):
+                        return r
+                self.new_request.clear()
+                await self.new_request.wait()
+
+    # ------------------------------------------------------------------ gateway
+
+    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            if payload["op"] == 1:
+                await ws.send_str(json.dumps({"op": 11}))
+            elif payload["op"] == 2:
+                self.identifies += 1
+                await self.dispatch("READY", self.ready(), ws)
+                await self.dispatch("GUILD_CREATE", self.guild(), ws)
+                self.identified.set()
+            elif payload["op"] == 6:
+                self.resumes += 1
+                await self.dispatch("RESUMED", {}, ws)
+                self.identified.set()
+        return ws
+
+    async def dispatch(self, event: str, data: dict, ws: web.WebSocketResponse | None = None):
+        self.sequence += 1
+        target = ws or self.sockets[-1]
+        await target.send_str(json.dumps({"op": 0, "t": event, "s": self.sequence, "d": data}))
+
+    async def drop_connection(self) -> None:
+        """Close the gateway as an outage would; the client should resume."""
+        self.identified.clear()
+        await self.sockets[-1].close(code=4000, message=b"fake outage")
+
+    # ------------------------------------------------------------------ payloads
+
+    @staticmethod
+    def user(user_id: int, name: str, bot: bool = False) -> dict:
+        return {
+            "id": str(user_id),
+            "username": name,
+            "discriminator": "0",
+            "global_name": name,
+            "avatar": None,
+            "bot": bot,
+        }
+
+    def bot_user(self) -> dict:
+        return self.user(BOT_ID, "neuralmon", bot=True)
+
+    def ready(self) -> dict:
+        return {
+            "v": 10,
+            "user": self.bot_user(),
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "session_id": "fake-session",
+            "resume_gateway_url": f"ws://127.0.0.1:{self.port}/",
+            "application": {"id": str(APP_ID), "flags": 0},
+        }
+
+    def guild(self) -> dict:
+        now = datetime.now(UTC).isoformat()
+        return {
+            "id": str(GUILD_ID),
+            "name": "Test Server",
+            "owner_id": "1",
+            "icon": None,
+            "roles": [
+                {
+                    "id": str(GUILD_ID),
+                    "name": "@everyone",
+                    "permissions": EVERYONE_PERMISSIONS,
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                }
+            ],
+            "channels": [
+                {
+                    "id": str(CHANNEL_ID),
+                    "type": 0,
+                    "name": "general",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "guild_id": str(GUILD_ID),
+                }
+            ],
+            "members": [
+                {
+                    "user": self.bot_user(),
+                    "roles": [],
+                    "joined_at": now,
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                }
+            ],
+            "member_count": 3,
+            "large": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "unavailable": False,
+            "joined_at": now,
+        }
+
+    def message(self, channel_id: int, author: dict, body: dict) -> dict:
+        return {
+            "id": self.next_id(),
+            "channel_id": str(channel_id),
+            "guild_id": str(GUILD_ID),
+            "author": author,
+            "content": body.get("content") or "",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": body.get("attachments", []),
+            "embeds": body.get("embeds", []),
+            "pinned": False,
+            "type": 0,
+        }
+
+    async def post_message(self, author_id: int, content: str = "", files=(), channel=CHANNEL_ID):
+        """A user posts in a channel: MESSAGE_CREATE, attachments served by this fake."""
+        attachments = []
+        for name, data, content_type in files:
+            url = self.add_file(f"{self.next_id()}-{name}", data)
+            attachments.append(
+                {
+                    "id": self.next_id(),
+                    "filename": name,
+                    "size": len(data),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": content_type,
+                }
+            )
+        message = self.message(
+            channel,
+            self.user(author_id, f"user{author_id}"),
+            {"content": content, "attachments": attachments},
+        )
+        message["member"] = {
+            "roles": [],
+            "joined_at": datetime.now(UTC).isoformat(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message

@@ -170,8 +170,8 @@ class FakeDiscord:
             return _json(self.message(int(parts[1]), self.bot_user(), body or {}))
         if parts[0] == "channels" and "reactions" in parts:
             return web.Response(status=204)
-        if parts[0] == "interactions":
-            return web.Response(status=204)
+        if parts[0] == "interactions":  # discord.py asks for the callback response
+            return _json({"interaction": {"id": parts[1], "type": 2}})
         if parts[0] == "webhooks":
             if method == "DELETE":
                 return web.Response(status=204)
@@ -353,3 +353,56 @@ class FakeDiscord:
         }
         await self.dispatch("MESSAGE_CREATE", message)
         return message
+
+    async def slash_command(
+        self, user_id: int, name: str, options: list | None = None, attachment: tuple | None = None
+    ):
+        """A user runs ``/name`` with ``options``, plus an ``image`` option for ``attachment``."""
+        now = datetime.now(UTC).isoformat()
+        data: dict = {"id": self.next_id(), "name": name, "type": 1, "options": options or []}
+        if attachment:
+            filename, payload, content_type = attachment
+            url = self.add_file(f"{self.next_id()}-{filename}", payload)
+            att_id = self.next_id()
+            data["options"].append({"name": "image", "type": 11, "value": att_id})
+            data["resolved"] = {
+                "attachments": {
+                    att_id: {
+                        "id": att_id,
+                        "filename": filename,
+                        "size": len(payload),
+                        "url": url,
+                        "proxy_url": url,
+                        "content_type": content_type,
+                    }
+                }
+            }
+        interaction = {
+            "id": self.next_id(),
+            "application_id": str(APP_ID),
+            "type": 2,
+            "data": data,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID)},
+            "member": {
+                "user": self.user(user_id, f"user{user_id}"),
+                "roles": [],
+                "joined_at": now,
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": EVERYONE_PERMISSIONS,
+            },
+            "token": f"token-{self.next_id()}",
+            "version": 1,
+            "app_permissions": EVERYONE_PERMISSIONS,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": 0,
+            "attachment_size_limit": 8 * 2**20,
+        }
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction

@@ -48,3 +48,26 @@ async def test_a_dropped_gateway_resumes_and_the_bot_answers_again(running_bot):
     assert fake.resumes + fake.identifies >= 2
     await fake.post_message(42, files=[IMAGE])
     await fake.wait_for(lambda r: r in replies(fake), timeout=15)
+
+
+async def test_slash_classify_is_answered_through_the_interaction(running_bot):
+    fake = running_bot
+    interaction = await fake.slash_command(42, "classify", attachment=IMAGE)
+    callback = await fake.wait_for(lambda r: r.path.endswith("/callback"))
+    assert callback.path == f"interactions/{interaction['id']}/{interaction['token']}/callback"
+    assert callback.body["type"] == 5  # "thinking..."
+    followup = await fake.wait_for(
+        lambda r: r.method == "POST" and r.path.startswith("webhooks/") and r.body
+    )
+    assert followup.path.endswith(interaction["token"])
+    assert followup.body["embeds"][0]["title"].endswith("type")
+
+
+async def test_a_channel_turned_off_stays_silent(running_bot):
+    fake = running_bot
+    await fake.slash_command(1, "autoclassify", [{"name": "on", "type": 5, "value": False}])
+    answer = await fake.wait_for(lambda r: r.path.endswith("/callback"))
+    assert "Automatic replies are off" in answer.body["data"]["content"]
+    await fake.post_message(42, files=[IMAGE])
+    await asyncio.sleep(1.5)
+    assert replies(fake) == []

@@ -14,6 +14,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from model.data import data_dir
+from model.data.fetch import POKEAPI_BASE_URL
 
 
 class SettingsError(Exception):
@@ -37,6 +38,7 @@ class Settings:
     health_port: int | None = None
     data_dir: Path = field(default_factory=data_dir)  # sprite data: quiz art
     quiz_seconds: float = 60.0
+    sprites_url: str = POKEAPI_BASE_URL  # where quiz art is downloaded when not on disk
 
     @property
     def max_image_bytes(self) -> int:
@@ -79,6 +81,7 @@ class Settings:
             health_port=_int(get("HEALTH_PORT"), "HEALTH_PORT"),
             data_dir=data_dir(get("NEURALMON_DATA") or None),
             quiz_seconds=_number(get("QUIZ_SECONDS"), "QUIZ_SECONDS", defaults["quiz_seconds"]),
+            sprites_url=get("SPRITES_URL") or POKEAPI_BASE_URL,
         )
 
 

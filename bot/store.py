@@ -43,6 +43,11 @@ MIGRATIONS: list[str] = [
         started      REAL NOT NULL
     );
     """,
+    # 3: the winner's display name at their last win (members are not cached without the
+    # members intent, so the leaderboard could not name them otherwise)
+    """
+    ALTER TABLE scores ADD COLUMN name TEXT;
+    """,
 ]
 
 
@@ -54,6 +59,7 @@ class Score:
     streak: int
     best_streak: int
     fastest: float | None
+    name: str | None = None
 
 
 class Store:
@@ -109,7 +115,9 @@ class Store:
 
     # ---------------------------------------------------------------- quiz
 
-    async def record_win(self, guild_id: int, user_id: int, points: int, seconds: float) -> Score:
+    async def record_win(
+        self, guild_id: int, user_id: int, points: int, seconds: float, name: str | None = None
+    ) -> Score:
         """Add a win, in one transaction: points, wins, streaks (others' reset), fastest."""
         await self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -124,8 +132,9 @@ class Store:
             await self.db.execute(
                 "UPDATE scores SET points = points + ?, wins = wins + 1, streak = streak + 1, "
                 "best_streak = MAX(best_streak, streak + 1), "
-                "fastest = MIN(COALESCE(fastest, ?), ?) WHERE guild_id = ? AND user_id = ?",
-                (points, seconds, seconds, guild_id, user_id),
+                "fastest = MIN(COALESCE(fastest, ?), ?), name = COALESCE(?, name) "
+                "WHERE guild_id = ? AND user_id = ?",
+                (points, seconds, seconds, name, guild_id, user_id),
             )
             await self.db.execute("COMMIT")
         except BaseException:
@@ -135,7 +144,7 @@ class Store:
 
     async def stats(self, guild_id: int, user_id: int) -> Score | None:
         async with self.db.execute(
-            "SELECT user_id, points, wins, streak, best_streak, fastest FROM scores "
+            "SELECT user_id, points, wins, streak, best_streak, fastest, name FROM scores "
             "WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         ) as cursor:
@@ -144,7 +153,7 @@ class Store:
 
     async def leaderboard(self, guild_id: int, offset: int = 0, limit: int = 10) -> list[Score]:
         async with self.db.execute(
-            "SELECT user_id, points, wins, streak, best_streak, fastest FROM scores "
+            "SELECT user_id, points, wins, streak, best_streak, fastest, name FROM scores "
             "WHERE guild_id = ? ORDER BY points DESC, wins DESC, user_id LIMIT ? OFFSET ?",
             (guild_id, limit, offset),
         ) as cursor:

@@ -116,7 +116,10 @@ class Quiz(commands.Cog):
     def __init__(self, bot: Neuralmon, clock=time.monotonic, rng: random.Random | None = None):
         self.bot, self.clock, self.rng = bot, clock, rng or random.Random()
         settings = bot.settings
-        self.art = ArtSource(settings.data_dir, settings.data_dir / "quiz-cache", bot.http_session)
+        self.art = ArtSource(
+            settings.data_dir, settings.data_dir / "quiz-cache", bot.http_session,
+            settings.sprites_url,
+        )  # fmt: skip
         self.rounds = Rounds()
         self.start_limit = RateLimiter(1, 5.0)
         self.between_rounds = 3.0  # seconds between the rounds of a series
@@ -208,7 +211,12 @@ class Quiz(commands.Cog):
         await self._safe_store("round_closed", channel_id)
         if winner is not None and live.guild_id is not None:
             await self._safe_store(
-                "record_win", live.guild_id, winner.id, round_.points, round_.won_after
+                "record_win",
+                live.guild_id,
+                winner.id,
+                round_.points,
+                round_.won_after,
+                winner.display_name,
             )
         picture = await asyncio.to_thread(reveal_picture, live.art)
         try:
@@ -308,7 +316,7 @@ class Quiz(commands.Cog):
         names = {}
         for score in page:
             member = guild.get_member(score.user_id)
-            names[score.user_id] = member.display_name if member else f"user {score.user_id}"
+            names[score.user_id] = member.display_name if member else score.name
         return render.leaderboard_embed(guild.name, page, names, start, players)
 
     @app_commands.command(name="stats", description="Quiz stats of a player")

@@ -49,7 +49,7 @@ def reveal_embed(round_: Round, winner_name: str | None) -> discord.Embed:
 def leaderboard_embed(guild_name: str, page: list[Score], names: dict[int, str], start: int,
                       players: int) -> discord.Embed:  # fmt: skip
     lines = [
-        f"**{start + i + 1}.** {names.get(s.user_id, f'user {s.user_id}')}: {s.points} points, "
+        f"**{start + i + 1}.** {names.get(s.user_id) or f'user {s.user_id}'}: {s.points} points, "
         f"{s.wins} wins, best streak {s.best_streak}"
         for i, s in enumerate(page)
     ]

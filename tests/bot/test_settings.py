@@ -81,6 +81,6 @@ def test_env_example_documents_every_setting():
     names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
              "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
              "DATABASE_PATH", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
-             "QUIZ_SECONDS"]  # fmt: skip
+             "QUIZ_SECONDS", "SPRITES_URL"]  # fmt: skip
     for name in names:
         assert f"\n{name}=" in example, name

@@ -11,10 +11,11 @@ async def store(tmp_path):
 
 
 async def test_wins_add_up_with_streaks_and_fastest(store):
-    await store.record_win(1, 10, points=10, seconds=12.0)
-    await store.record_win(1, 10, points=6, seconds=8.5)
+    await store.record_win(1, 10, points=10, seconds=12.0, name="Ash")
+    await store.record_win(1, 10, points=6, seconds=8.5)  # no name given: the last one stays
     s = await store.record_win(1, 10, points=10, seconds=30.0)
     assert (s.points, s.wins, s.streak, s.best_streak, s.fastest) == (26, 3, 3, 3, 8.5)
+    assert s.name == "Ash"
     await store.record_win(1, 20, points=10, seconds=5.0)  # someone else breaks the streak
     s = await store.stats(1, 10)
     assert (s.streak, s.best_streak) == (0, 3)

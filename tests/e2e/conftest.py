@@ -31,7 +31,8 @@ async def fake_discord(monkeypatch):
 async def running_bot(fake_discord, tiny_checkpoint, tmp_path):
     """The real bot, same code path as `python -m bot`, with the tiny test checkpoint."""
     settings = Settings(token="fake-token", checkpoint=tiny_checkpoint,
-                        database=tmp_path / "e2e.db", data_dir=tmp_path / "data")  # fmt: skip
+                        database=tmp_path / "e2e.db", data_dir=tmp_path / "data",
+                        sprites_url=f"{fake_discord.base}/sprites/pokemon/")  # fmt: skip
     task = asyncio.create_task(entry.run(settings))
     async with asyncio.timeout(30):
         await fake_discord.identified.wait()

@@ -49,6 +49,8 @@ class FakeDiscord:
         self.app = web.Application(client_max_size=64 * 2**20)
         self.app.router.add_route("*", "/api/v10/{path:.*}", self.rest)
         self.app.router.add_get("/files/{name}", self.file)
+        self.app.router.add_get("/sprites/pokemon/other/official-artwork/{num}.png", self.artwork)
+        self.artwork_served: list[int] = []
         self.app.router.add_get("/", self.gateway)
         self.sockets: list[web.WebSocketResponse] = []
         self.identified = asyncio.Event()
@@ -92,6 +94,14 @@ class FakeDiscord:
         if name not in self.files or self._fault("GET files"):
             return web.Response(status=404)
         return web.Response(body=self.files[name])
+
+    async def artwork(self, request: web.Request) -> web.Response:
+        """Stands in for PokeAPI's official artwork: a synthetic picture, and a record of which."""
+        from tests.synthetic import png_bytes, sprite
+
+        num = int(request.match_info["num"])
+        self.artwork_served.append(num)
+        return web.Response(body=png_bytes(sprite(color=(num % 256, 90, 200))))
 
     def _fault(self, key: str) -> str | None:
         queue = self.faults.get(key)
@@ -167,7 +177,8 @@ class FakeDiscord:
                 ]
             )
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
-            return _json(self.message(int(parts[1]), self.bot_user(), body or {}))
+            sent = {k: v for k, v in (body or {}).items() if k != "attachments"}
+            return _json(self.message(int(parts[1]), self.bot_user(), sent))
         if parts[0] == "channels" and "reactions" in parts:
             return web.Response(status=204)
         if parts[0] == "interactions":  # discord.py asks for the callback response
@@ -175,7 +186,8 @@ class FakeDiscord:
         if parts[0] == "webhooks":
             if method == "DELETE":
                 return web.Response(status=204)
-            return _json(self.message(CHANNEL_ID, self.bot_user(), body or {}))
+            sent = {k: v for k, v in (body or {}).items() if k != "attachments"}
+            return _json(self.message(CHANNEL_ID, self.bot_user(), sent))
         return _json({"message": f"fake Discord has no {method} {path}", "code": 0}, 404)
 
     def sent(self, kind: str = "messages") -> list[Recorded]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,7 @@ class Recorded:
     method: str
     path: str
     body: Any
+    at: float = field(default_factory=time.perf_counter)  # when it arrived
 
 
 @dataclass

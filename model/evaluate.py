@@ -59,11 +59,12 @@ def evaluate(
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
 
-    def scores(type_p, species_p, thr) -> dict:
+    def scores(type_p, species_p, thr, has_species_head: bool = True) -> dict:
         out = {}
         for name, score in (("per_species", score_species), ("per_image", score_images)):
             m = score(type_p, species_p, data.labels, test, info["species"], thr)
-            keep = TYPE_METRICS + (SPECIES_METRICS if species_known else ())
+            with_species = species_known and has_species_head
+            keep = TYPE_METRICS + (SPECIES_METRICS if with_species else ())
             out[name] = {k: m[k] for k in keep}
         return out
 
@@ -81,7 +82,7 @@ def evaluate(
     }
     water = np.zeros_like(type_p)
     water[:, WATER] = 1.0
-    report["models"]["always-Water"] = scores(water, species_p, threshold)
+    report["models"]["always-Water"] = scores(water, species_p, threshold, has_species_head=False)
     if baseline_path:
         base_model, base_info = checkpoint.load(baseline_path)
         base_cfg = base_info["meta"]["config"]

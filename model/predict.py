@@ -24,7 +24,7 @@ WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"
 STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in training
 # The species head's top probability from which we name the species (see model/REPORT.md).
-SPECIES_CONFIDENCE = 0.5
+SPECIES_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True, slots=True)

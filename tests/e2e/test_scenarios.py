@@ -71,3 +71,20 @@ async def test_a_channel_turned_off_stays_silent(running_bot):
     await fake.post_message(42, files=[IMAGE])
     await asyncio.sleep(1.5)
     assert replies(fake) == []
+
+
+async def test_a_500_on_sending_is_retried_and_the_bot_stays_up(running_bot):
+    fake = running_bot
+    fake.faults["POST messages"] = ["500"]
+    await fake.post_message(42, files=[IMAGE])
+    await fake.wait_for(lambda r: len(replies(fake)) == 2, timeout=20)  # discord.py retries
+    await fake.post_message(43, files=[IMAGE])
+    await fake.wait_for(lambda r: len(replies(fake)) == 3, timeout=20)
+
+
+async def test_a_failed_attachment_download_gets_a_friendly_message(running_bot):
+    fake = running_bot
+    fake.faults["GET files"] = ["404"]
+    await fake.post_message(42, files=[IMAGE])
+    reply = await fake.wait_for(lambda r: r in replies(fake))
+    assert "Discord would not give me that file" in reply.body["content"]

@@ -125,17 +125,31 @@ class Quiz(commands.Cog):
         self.between_rounds = 3.0  # seconds between the rounds of a series
         self.scores_broken = False
         self._live: dict[int, _Live] = {}
+        self._left_open: list[tuple[int, int]] = []
 
     async def cog_load(self) -> None:
         try:
-            left = await self.bot.store.open_rounds()
+            self._left_open = await self.bot.store.open_rounds()
         except Exception:
             log.exception("could not read rounds left open")
-            return
-        for channel_id, _ in left:  # ended cleanly: said after login, forgotten now
-            await self.bot.store.round_closed(channel_id)
+            self._left_open = []
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """End rounds the last run left open: say so in their channels, then forget them."""
+        left, self._left_open = self._left_open, []
+        for channel_id, num in left:
+            channel = self.bot.get_channel(channel_id)
+            if channel is not None:
+                with contextlib.suppress(discord.HTTPException):
+                    await channel.send(
+                        f"I restarted during a round, so it has ended: it was "
+                        f"{pokedex.load()[num].name}. Start a new one with /whosthat.",
+                        allowed_mentions=NO_PINGS,
+                    )
+            await self._safe_store("round_closed", channel_id)
         if left:
-            log.info("closed %d rounds left open by the last run", len(left))
+            log.info("ended %d rounds left open by the last run", len(left))
 
     async def cog_unload(self) -> None:
         for live in self._live.values():

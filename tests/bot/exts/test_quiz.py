@@ -148,8 +148,14 @@ async def test_a_broken_database_loses_scores_not_the_game(quiz, caplog, monkeyp
     assert await cog.start_round(channel, guild_id=1) is None  # the next round still starts
 
 
-async def test_rounds_left_open_are_closed_on_restart(quiz):
-    cog, _, _ = quiz
-    await cog.bot.store.round_opened(77, 1, 25, 0.0)
-    await cog.cog_load()
+async def test_rounds_left_open_are_ended_on_restart(quiz, monkeypatch):
+    cog, _, channel = quiz
+    await cog.bot.store.round_opened(channel.id, 1, 25, 0.0)
+    await cog.cog_load()  # a new run of the bot
+    monkeypatch.setattr(cog.bot, "get_channel", lambda cid: channel if cid == channel.id else None)
+    await cog.on_ready()
+    text = channel.send.await_args.args[0]
+    assert "I restarted during a round, so it has ended: it was Pikachu." in text
     assert await cog.bot.store.open_rounds() == []
+    await cog.on_ready()  # a reconnect's READY says nothing more
+    assert channel.send.await_count == 1

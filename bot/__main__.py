@@ -12,7 +12,7 @@ import sys
 import aiohttp
 import discord
 
-from bot.bot import Neuralmon
+from bot.bot import create_bot
 from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
@@ -27,7 +27,7 @@ async def run(settings: Settings) -> None:
     inference = InferenceQueue(predictor)
     try:
         async with aiohttp.ClientSession() as http_session:
-            bot = Neuralmon(settings, http_session, inference, store)
+            bot = create_bot(settings, http_session, inference, store)
             async with bot:
                 await bot.start(settings.token)
     finally:

@@ -30,6 +30,7 @@ class Neuralmon(commands.Bot):
         http_session: aiohttp.ClientSession,
         inference: InferenceQueue,
         store: Store,
+        **options,
     ):
         intents = discord.Intents.default()
         intents.message_content = True  # to see image attachments and quiz guesses
@@ -37,6 +38,7 @@ class Neuralmon(commands.Bot):
             command_prefix=commands.when_mentioned_or(settings.command_prefix),
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
+            **options,
         )
         self.settings = settings
         self.http_session = http_session
@@ -78,3 +80,16 @@ class Neuralmon(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (id %s) in %d servers", self.user, self.user.id, len(self.guilds))
+
+
+class ShardedNeuralmon(Neuralmon, commands.AutoShardedBot):
+    """The same bot over a range of shards (one process of several)."""
+
+
+def create_bot(settings: Settings, *resources) -> Neuralmon:
+    """A plain bot, or a sharded one when SHARD_COUNT is set."""
+    if settings.shard_count is None:
+        return Neuralmon(settings, *resources)
+    return ShardedNeuralmon(
+        settings, *resources, shard_count=settings.shard_count, shard_ids=list(settings.shard_ids)
+    )

@@ -39,6 +39,8 @@ class Settings:
     data_dir: Path = field(default_factory=data_dir)  # sprite data: quiz art
     quiz_seconds: float = 60.0
     sprites_url: str = POKEAPI_BASE_URL  # where quiz art is downloaded when not on disk
+    shard_count: int | None = None  # set both to run this process over some shards
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def max_image_bytes(self) -> int:
@@ -82,6 +84,7 @@ class Settings:
             data_dir=data_dir(get("NEURALMON_DATA") or None),
             quiz_seconds=_number(get("QUIZ_SECONDS"), "QUIZ_SECONDS", defaults["quiz_seconds"]),
             sprites_url=get("SPRITES_URL") or POKEAPI_BASE_URL,
+            **_shards(get("SHARD_COUNT"), get("SHARD_IDS")),
         )
 
 
@@ -118,6 +121,26 @@ def _rate(value: str, name: str, default: tuple[int, float]) -> tuple[int, float
     if rate[0] < 1 or rate[1] <= 0:
         raise SettingsError(f"{name}={value!r}: both numbers should be more than 0")
     return rate
+
+
+def _shards(count: str, ids: str) -> dict:
+    """``SHARD_COUNT=4``, ``SHARD_IDS=0-1`` or ``0,1``: this process runs shards 0 and 1 of 4."""
+    if not count:
+        if ids:
+            raise SettingsError("SHARD_IDS needs SHARD_COUNT (the total number of shards)")
+        return {}
+    total = _int(count, "SHARD_COUNT")
+    if total < 1:
+        raise SettingsError("SHARD_COUNT should be 1 or more")
+    chosen: list[int] = []
+    for part in filter(None, (p.strip() for p in ids.split(","))):
+        first, _, last = part.partition("-")
+        start, end = _int(first, "SHARD_IDS"), _int(last or first, "SHARD_IDS")
+        chosen += range(start, end + 1)
+    chosen = sorted(set(chosen)) or list(range(total))
+    if chosen[0] < 0 or chosen[-1] >= total:
+        raise SettingsError(f"SHARD_IDS={ids!r}: shard ids run from 0 to {total - 1}")
+    return {"shard_count": total, "shard_ids": tuple(chosen)}
 
 
 def load_settings(env_file: str | os.PathLike = ".env") -> Settings:

@@ -82,3 +82,23 @@ async def test_bot_never_pings_by_default(tmp_path):
     mentions = bot.allowed_mentions
     assert not (mentions.everyone or mentions.users or mentions.roles or mentions.replied_user)
     await close_bot(bot)
+
+
+async def test_shard_settings_make_a_sharded_bot(tmp_path):
+    import aiohttp
+    from discord.ext import commands
+
+    from bot.bot import create_bot
+    from bot.inference import InferenceQueue
+    from bot.settings import Settings
+    from bot.store import Store
+
+    settings = Settings(token="t", shard_count=4, shard_ids=(2, 3))
+    async with aiohttp.ClientSession() as session:
+        store = await Store.open(tmp_path / "s.db")
+        bot = create_bot(settings, session, InferenceQueue(None), store)
+        assert isinstance(bot, commands.AutoShardedBot)
+        assert (bot.shard_count, bot.shard_ids) == (4, [2, 3])
+        plain = create_bot(Settings(token="t"), session, InferenceQueue(None), store)
+        assert not isinstance(plain, commands.AutoShardedBot)
+        await store.close()

@@ -81,6 +81,22 @@ def test_env_example_documents_every_setting():
     names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
              "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
              "DATABASE_PATH", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
-             "QUIZ_SECONDS", "SPRITES_URL"]  # fmt: skip
+             "QUIZ_SECONDS", "SPRITES_URL", "SHARD_COUNT", "SHARD_IDS"]  # fmt: skip
     for name in names:
         assert f"\n{name}=" in example, name
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [("4", "0-1", (4, (0, 1))), ("4", "3,1", (4, (1, 3))), ("2", "", (2, (0, 1))),
+     ("", "", (None, None))],
+)  # fmt: skip
+def test_shard_settings(count, ids, expected):
+    s = Settings.from_env({"DISCORD_TOKEN": "t", "SHARD_COUNT": count, "SHARD_IDS": ids})
+    assert (s.shard_count, s.shard_ids) == expected
+
+
+@pytest.mark.parametrize(("count", "ids"), [("", "0"), ("2", "0-2"), ("0", ""), ("two", "")])
+def test_bad_shard_settings(count, ids):
+    with pytest.raises(SettingsError, match="SHARD"):
+        Settings.from_env({"DISCORD_TOKEN": "t", "SHARD_COUNT": count, "SHARD_IDS": ids})

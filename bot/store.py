@@ -63,8 +63,9 @@ class Score:
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection):
+    def __init__(self, db: aiosqlite.Connection, path: str | os.PathLike = ":memory:"):
         self.db = db
+        self.path = Path(path)
 
     @classmethod
     async def open(cls, path: str | os.PathLike) -> Store:
@@ -73,7 +74,7 @@ class Store:
         db = await aiosqlite.connect(path, isolation_level=None)  # transactions by hand
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA busy_timeout=5000")
-        store = cls(db)
+        store = cls(db, path)
         await store.migrate()
         return store
 

@@ -33,6 +33,7 @@ async def running_bot(fake_discord, tiny_checkpoint, tmp_path):
     settings = Settings(token="fake-token", checkpoint=tiny_checkpoint,
                         database=tmp_path / "e2e.db", data_dir=tmp_path / "data",
                         sprites_url=f"{fake_discord.base}/sprites/pokemon/")  # fmt: skip
+    fake_discord.settings = settings  # lets a test find the bot's own resources
     task = asyncio.create_task(entry.run(settings))
     async with asyncio.timeout(30):
         await fake_discord.identified.wait()

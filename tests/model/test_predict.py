@@ -158,3 +158,22 @@ def test_decoding_checks_limits_before_pixels():
         decode_frames(png_declaring_size(7000, 7000))  # 49 M pixels, over the 40 M limit
     frames = decode_frames(io.BytesIO(GOOD["png"]).getvalue())
     assert frames[0].mode == "RGBA"
+
+
+def test_the_compiled_forward_pass_equals_the_eager_one(predictor):
+    import torch
+
+    x = torch.randn(5, 3, predictor.input_size, predictor.input_size)
+    with torch.inference_mode():
+        for fast, eager in zip(predictor._forward(x), predictor.model(x), strict=True):
+            torch.testing.assert_close(fast, eager, atol=1e-4, rtol=1e-4)
+
+
+def test_shipped_weights_load_by_default():
+    from model.predict import DEFAULT_WEIGHTS
+
+    shipped = Predictor.load()
+    assert DEFAULT_WEIGHTS.stat().st_size < 25 * 2**20
+    assert shipped.info["arch"] == "lite0" and shipped.info["meta"]["config"]["split"] == "all"
+    [prediction] = shipped.predict([GOOD["png"]])
+    assert len(prediction.types) == 18 and len(prediction.species) == 5

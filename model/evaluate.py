@@ -33,16 +33,23 @@ SPECIES_METRICS = ("species_top1", "species_top5")
 
 @torch.inference_mode()
 def predict_indices(
-    model, data: SplitData, indices: np.ndarray, size: int, flip: bool = True, batch: int = 256
+    model,
+    data: SplitData,
+    indices: np.ndarray,
+    size: int,
+    flip: bool = True,
+    batch: int = 256,
+    device: torch.device | str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(type probabilities, species probabilities); ``flip`` averages with the mirror image."""
+    model.eval()
     types, species = [], []
     for start in range(0, len(indices), batch):
-        x = model_input(data.images[indices[start : start + batch]], size)
+        x = model_input(data.images[indices[start : start + batch]], size).to(device)
         views = [x, torch.flip(x, dims=[3])] if flip else [x]
         outputs = [model(v) for v in views]
-        types.append(torch.stack([torch.sigmoid(t) for t, _ in outputs]).mean(0).numpy())
-        species.append(torch.stack([torch.softmax(s, 1) for _, s in outputs]).mean(0).numpy())
+        types.append(torch.stack([torch.sigmoid(t) for t, _ in outputs]).mean(0).cpu().numpy())
+        species.append(torch.stack([torch.softmax(s, 1) for _, s in outputs]).mean(0).cpu().numpy())
     return np.concatenate(types), np.concatenate(species)
 
 

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from model import checkpoint, net, pokedex
-from model.dataset import MEAN, STD, SplitData, augment, load_split, model_input
+from model.dataset import MEAN, STD, SplitData, augment, load_split
+from model.evaluate import predict_indices
 from model.metrics import score_images, tune_threshold
 
 log = logging.getLogger(__name__)
@@ -73,23 +74,6 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-@torch.inference_mode()
-def predict_parts(
-    model: net.TypeSpeciesNet, data: SplitData, indices: np.ndarray, size: int, device, batch=256
-) -> tuple[np.ndarray, np.ndarray]:
-    """(type probabilities [N, 18], species probabilities [N, S]) for the given images."""
-    model.eval()
-    types, species = [], []
-    for start in range(0, len(indices), batch):
-        idx = indices[start : start + batch]
-        x = model_input(data.images[np.sort(idx)], size).to(device)
-        order = np.argsort(np.argsort(idx))  # back to the caller's order
-        t, s = model(x)
-        types.append(torch.sigmoid(t)[order].cpu().numpy())
-        species.append(torch.softmax(s, 1)[order].cpu().numpy())
-    return np.concatenate(types), np.concatenate(species)
 
 
 def validation_score(split: str, metrics: dict) -> float:
@@ -177,7 +161,9 @@ def train(cfg: TrainConfig) -> dict:
                 stop_reason = "time budget"
                 break
 
-        type_p, species_p = predict_parts(model, data, val_idx, cfg.input_size, device)
+        type_p, species_p = predict_indices(
+            model, data, val_idx, cfg.input_size, flip=False, device=device
+        )
         metrics = score_images(type_p, species_p, labels, val_idx, species_list)
         score = validation_score(cfg.split, metrics)
         elapsed = time.perf_counter() - started
@@ -201,7 +187,7 @@ def train(cfg: TrainConfig) -> dict:
 
     seconds = time.perf_counter() - started
     model.load_state_dict(best["state"])
-    type_p, _ = predict_parts(model, data, val_idx, cfg.input_size, device)
+    type_p, _ = predict_indices(model, data, val_idx, cfg.input_size, flip=False, device=device)
     threshold = tune_threshold(type_p, labels.types[val_idx])
     meta = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -44,8 +43,6 @@ class InferenceQueue:
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="neuralmon-model")
         self._decode_threads = ThreadPoolExecutor(2, thread_name_prefix="neuralmon-decode")
         self._worker: asyncio.Task | None = None
-        self.batches = 0
-        self.last_batch_seconds = 0.0
 
     @property
     def depth(self) -> int:
@@ -98,7 +95,6 @@ class InferenceQueue:
             batch = [r for r in batch if not r.future.done()]  # skip requests given up on
             if not batch:
                 continue
-            started = time.perf_counter()
             try:
                 predictions = await loop.run_in_executor(
                     self._model_thread,
@@ -111,8 +107,6 @@ class InferenceQueue:
                     if not r.future.done():
                         r.future.set_exception(exc)
                 continue
-            self.batches += 1
-            self.last_batch_seconds = time.perf_counter() - started
             for r, prediction in zip(batch, predictions, strict=True):
                 if not r.future.done():
                     r.future.set_result(prediction)

@@ -6,6 +6,9 @@ canvas and scaled, so that every source style reaches the network framed the sam
 
 from __future__ import annotations
 
+import io
+import warnings
+
 from PIL import Image
 
 # Alpha below this counts as background: keeps faint anti-aliasing halos from widening the crop.
@@ -80,9 +83,6 @@ def decode_frames(
     Limits are checked before any pixel is decoded: the byte count, then the size the header
     declares (a decompression bomb is refused without being inflated).
     """
-    import io
-    import warnings
-
     if isinstance(source, Image.Image):
         img = source
     else:

@@ -8,6 +8,7 @@ for the person who posted it; ``predict_prepared`` runs any number of prepared i
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +129,6 @@ class Predictor:
 def _compiled(model: torch.nn.Module, input_size: int):
     """The network traced and frozen by TorchScript (batch norm folded into convolutions):
     about 40% faster on a CPU than eager mode. Eager mode if tracing fails."""
-    import warnings
-
     example = torch.zeros(1, 3, input_size, input_size)
     try:
         with torch.no_grad(), warnings.catch_warnings():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,7 +53,6 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def class_weights(data: SplitData, train: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

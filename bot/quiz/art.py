@@ -52,7 +52,7 @@ class ArtSource:
         for path in [*local_candidates(self.data_dir, num), self.cache_dir / f"{num}.png"]:
             if path.exists():
                 try:
-                    return await asyncio.to_thread(_open, path.read_bytes())
+                    return await asyncio.to_thread(_open, path)
                 except OSError as exc:
                     log.warning("unreadable art %s: %s", path, exc)
         data = await self._download(num)
@@ -74,7 +74,9 @@ class ArtSource:
         return data
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(source: Path | bytes) -> Image.Image:
+    """Read (a file: in the worker thread that calls this) and decode the first frame, RGBA."""
+    data = source.read_bytes() if isinstance(source, Path) else source
     with Image.open(io.BytesIO(data)) as img:
         img.seek(0)
         return img.convert("RGBA")

@@ -12,6 +12,7 @@ evaluation can average them and a split never separates them.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -89,8 +90,6 @@ def _numbered(folder: Path, pattern: str, source: str, style: str, pixel_art: bo
 def load_frames(path: Path, max_frames: int, render_px: int) -> list[Image.Image]:
     """Decode a source file: up to ``max_frames`` evenly spaced frames of a GIF, SVGs rendered."""
     if path.suffix == ".svg":
-        import io
-
         import cairosvg  # a training-only dependency (the `train` extra)
 
         return [Image.open(io.BytesIO(cairosvg.svg2png(url=str(path), output_width=render_px)))]

@@ -13,6 +13,7 @@ import aiohttp
 import discord
 
 from bot.bot import create_bot
+from bot.databases import redact
 from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
@@ -21,9 +22,18 @@ from model.predict import Predictor
 log = logging.getLogger("bot")
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened; the message says which one (without its password)."""
+
+
 async def run(settings: Settings) -> None:
     predictor = await asyncio.to_thread(Predictor.load, settings.checkpoint)
-    store = await Store.open(settings.database)
+    try:
+        store = await Store.open(settings.store_target)
+    except Exception as exc:  # a server down, a wrong password, an unwritable folder
+        where = redact(str(settings.store_target))
+        raise DatabaseUnavailable(f"cannot open the database {where}: {exc}") from exc
+    log.info("scores and settings: %s", store.db.description)
     inference = InferenceQueue(predictor)
     try:
         async with aiohttp.ClientSession() as http_session:
@@ -63,6 +73,9 @@ def main() -> int:
             exc.filename,
         )
         return 2
+    except DatabaseUnavailable as exc:
+        log.critical("%s", exc)
+        return 1  # maybe passing (a database restarting): let systemd or Docker try again
     except KeyboardInterrupt:
         log.info("stopped")
     return 0

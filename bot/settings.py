@@ -10,9 +10,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from bot.databases import POSTGRES_SCHEMES
 from model.data import data_dir
 from model.data.fetch import POKEAPI_BASE_URL
 
@@ -33,7 +35,8 @@ class Settings:
     max_images_per_message: int = 4
     user_rate: tuple[int, float] = (3, 10.0)  # images per seconds, per user
     channel_rate: tuple[int, float] = (10, 10.0)  # images per seconds, per channel
-    database: Path = Path("neuralmon.db")
+    database: Path = Path("neuralmon.db")  # SQLite file, unless database_url is set
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL; may hold a password
     log_level: str = "INFO"
     health_port: int | None = None
     data_dir: Path = field(default_factory=data_dir)  # sprite data: quiz art
@@ -41,6 +44,11 @@ class Settings:
     sprites_url: str = POKEAPI_BASE_URL  # where quiz art is downloaded when not on disk
     shard_count: int | None = None  # set both to run this process over some shards
     shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def store_target(self) -> str | Path:
+        """What ``Store.open`` takes: the database URL, else the SQLite file."""
+        return self.database_url or self.database
 
     @property
     def max_image_bytes(self) -> int:
@@ -79,6 +87,7 @@ class Settings:
             user_rate=_rate(get("USER_RATE"), "USER_RATE", defaults["user_rate"]),
             channel_rate=_rate(get("CHANNEL_RATE"), "CHANNEL_RATE", defaults["channel_rate"]),
             database=Path(get("DATABASE_PATH") or defaults["database"]),
+            database_url=_database_url(get("DATABASE_URL")),
             log_level=log_level,
             health_port=_int(get("HEALTH_PORT"), "HEALTH_PORT"),
             data_dir=data_dir(get("NEURALMON_DATA") or None),
@@ -121,6 +130,18 @@ def _rate(value: str, name: str, default: tuple[int, float]) -> tuple[int, float
     if rate[0] < 1 or rate[1] <= 0:
         raise SettingsError(f"{name}={value!r}: both numbers should be more than 0")
     return rate
+
+
+def _database_url(value: str) -> str | None:
+    if not value:
+        return None
+    scheme = urlsplit(value).scheme
+    if scheme not in (*POSTGRES_SCHEMES, "sqlite"):
+        raise SettingsError(
+            f"DATABASE_URL should start with postgresql:// (or sqlite:/// for a file), "
+            f"not {scheme or 'nothing'}://"
+        )
+    return value
 
 
 def _shards(count: str, ids: str) -> dict:

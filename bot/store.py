@@ -1,6 +1,8 @@
-"""The bot's SQLite database (aiosqlite, WAL): versioned migrations and small queries.
+"""The bot's database: versioned migrations and small queries, on SQLite or PostgreSQL.
 
-``PRAGMA user_version`` records how many migrations have run; each runs in one transaction.
+The migrations and queries are plain SQL that both understand (``bot.databases`` runs them);
+the schema version says how many migrations have run, and pending ones run in one transaction
+that holds the write lock, so processes starting together migrate once.
 """
 
 from __future__ import annotations
@@ -8,39 +10,41 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-import aiosqlite
+from bot.databases import Connection, Database
 
 log = logging.getLogger(__name__)
 
+# Discord ids need 64 bits (BIGINT); REAL is 32 bits in PostgreSQL, hence DOUBLE PRECISION.
+# SQLite reads both as its INTEGER and REAL, so databases made before these names changed
+# need nothing.
 MIGRATIONS: list[str] = [
     # 1: per-channel switch for automatic classification
     """
     CREATE TABLE channel_settings (
-        channel_id   INTEGER PRIMARY KEY,
-        guild_id     INTEGER,
+        channel_id   BIGINT PRIMARY KEY,
+        guild_id     BIGINT,
         autoclassify INTEGER NOT NULL
     );
     """,
     # 2: quiz scores per guild and user, and the rounds running (to end them after a restart)
     """
     CREATE TABLE scores (
-        guild_id     INTEGER NOT NULL,
-        user_id      INTEGER NOT NULL,
+        guild_id     BIGINT NOT NULL,
+        user_id      BIGINT NOT NULL,
         points       INTEGER NOT NULL DEFAULT 0,
         wins         INTEGER NOT NULL DEFAULT 0,
         streak       INTEGER NOT NULL DEFAULT 0,
         best_streak  INTEGER NOT NULL DEFAULT 0,
-        fastest      REAL,
+        fastest      DOUBLE PRECISION,
         PRIMARY KEY (guild_id, user_id)
     );
     CREATE INDEX scores_by_points ON scores (guild_id, points DESC);
     CREATE TABLE open_rounds (
-        channel_id   INTEGER PRIMARY KEY,
-        guild_id     INTEGER,
+        channel_id   BIGINT PRIMARY KEY,
+        guild_id     BIGINT,
         species      INTEGER NOT NULL,
-        started      REAL NOT NULL
+        started      DOUBLE PRECISION NOT NULL
     );
     """,
     # 3: the winner's display name at their last win (members are not cached without the
@@ -49,6 +53,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE scores ADD COLUMN name TEXT;
     """,
 ]
+
+
+SCORE_COLUMNS = "user_id, points, wins, streak, best_streak, fastest, name"
 
 
 @dataclass(frozen=True)
@@ -63,56 +70,50 @@ class Score:
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection, path: str | os.PathLike = ":memory:"):
+    def __init__(self, db: Database):
         self.db = db
-        self.path = Path(path)
 
     @classmethod
-    async def open(cls, path: str | os.PathLike) -> Store:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)  # transactions by hand
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        store = cls(db, path)
-        await store.migrate()
+    async def open(cls, target: str | os.PathLike) -> Store:
+        """A file path (SQLite) or a database URL; runs pending migrations."""
+        store = cls(await Database.open(target))
+        try:
+            await store.migrate()
+        except BaseException:
+            await store.close()
+            raise
         return store
 
     async def close(self) -> None:
         await self.db.close()
 
     async def version(self) -> int:
-        async with self.db.execute("PRAGMA user_version") as cursor:
-            return (await cursor.fetchone())[0]
+        async with self.db.connect() as connection:
+            return await self.db.schema_version(connection)
 
     async def migrate(self) -> None:
-        current = await self.version()
-        for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
-            await self.db.execute("BEGIN")
-            try:
+        async with self.db.transaction() as tx:
+            current = await self.db.schema_version(tx)
+            for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
                 for statement in filter(str.strip, sql.split(";")):
-                    await self.db.execute(statement)
-                await self.db.execute(f"PRAGMA user_version = {number}")
-                await self.db.execute("COMMIT")
-            except Exception:
-                await self.db.execute("ROLLBACK")
-                raise
-            log.info("database migrated to version %d", number)
+                    await tx.execute(statement)
+                log.info("%s: migrating to version %d", self.db.description, number)
+            if current < len(MIGRATIONS):
+                await self.db.set_schema_version(tx, len(MIGRATIONS))
 
     async def autoclassify(self, channel_id: int) -> bool | None:
         """The channel's switch, or None when nobody has set it."""
-        async with self.db.execute(
-            "SELECT autoclassify FROM channel_settings WHERE channel_id = ?", (channel_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self.db.fetchone(
+            "SELECT autoclassify FROM channel_settings WHERE channel_id = ?", channel_id
+        )
         return None if row is None else bool(row[0])
 
     async def set_autoclassify(self, guild_id: int | None, channel_id: int, on: bool) -> None:
         await self.db.execute(
             "INSERT INTO channel_settings (channel_id, guild_id, autoclassify) VALUES (?, ?, ?) "
             "ON CONFLICT (channel_id) DO UPDATE SET autoclassify = excluded.autoclassify",
-            (channel_id, guild_id, int(on)),
-        )
+            channel_id, guild_id, int(on),
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- quiz
 
@@ -120,64 +121,63 @@ class Store:
         self, guild_id: int, user_id: int, points: int, seconds: float, name: str | None = None
     ) -> Score:
         """Add a win, in one transaction: points, wins, streaks (others' reset), fastest."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            await self.db.execute(
+        seconds = float(seconds)
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO scores (guild_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (guild_id, user_id),
-            )
-            await self.db.execute(
+                guild_id, user_id,
+            )  # fmt: skip
+            await tx.execute(
                 "UPDATE scores SET streak = 0 WHERE guild_id = ? AND user_id != ?",
-                (guild_id, user_id),
-            )
-            await self.db.execute(
+                guild_id, user_id,
+            )  # fmt: skip
+            await tx.execute(
                 "UPDATE scores SET points = points + ?, wins = wins + 1, streak = streak + 1, "
-                "best_streak = MAX(best_streak, streak + 1), "
-                "fastest = MIN(COALESCE(fastest, ?), ?), name = COALESCE(?, name) "
-                "WHERE guild_id = ? AND user_id = ?",
-                (points, seconds, seconds, name, guild_id, user_id),
-            )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        return await self.stats(guild_id, user_id)
+                "best_streak = CASE WHEN streak + 1 > best_streak "
+                "THEN streak + 1 ELSE best_streak END, "
+                "fastest = CASE WHEN fastest IS NULL OR ? < fastest THEN ? ELSE fastest END, "
+                "name = COALESCE(?, name) WHERE guild_id = ? AND user_id = ?",
+                points, seconds, seconds, name, guild_id, user_id,
+            )  # fmt: skip
+            return await self._stats(tx, guild_id, user_id)
 
     async def stats(self, guild_id: int, user_id: int) -> Score | None:
-        async with self.db.execute(
-            "SELECT user_id, points, wins, streak, best_streak, fastest, name FROM scores "
-            "WHERE guild_id = ? AND user_id = ?",
-            (guild_id, user_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        async with self.db.connect() as connection:
+            return await self._stats(connection, guild_id, user_id)
+
+    @staticmethod
+    async def _stats(connection: Connection, guild_id: int, user_id: int) -> Score | None:
+        row = await connection.fetchone(
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE guild_id = ? AND user_id = ?",
+            guild_id, user_id,
+        )  # fmt: skip
         return Score(*row) if row else None
 
     async def leaderboard(self, guild_id: int, offset: int = 0, limit: int = 10) -> list[Score]:
-        async with self.db.execute(
-            "SELECT user_id, points, wins, streak, best_streak, fastest, name FROM scores "
-            "WHERE guild_id = ? ORDER BY points DESC, wins DESC, user_id LIMIT ? OFFSET ?",
-            (guild_id, limit, offset),
-        ) as cursor:
-            return [Score(*row) async for row in cursor]
+        rows = await self.db.fetchall(
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE guild_id = ? "
+            "ORDER BY points DESC, wins DESC, user_id LIMIT ? OFFSET ?",
+            guild_id, limit, offset,
+        )  # fmt: skip
+        return [Score(*row) for row in rows]
 
     async def players(self, guild_id: int) -> int:
-        async with self.db.execute(
-            "SELECT COUNT(*) FROM scores WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            return (await cursor.fetchone())[0]
+        row = await self.db.fetchone("SELECT COUNT(*) FROM scores WHERE guild_id = ?", guild_id)
+        return row[0]
 
     async def round_opened(
         self, channel_id: int, guild_id: int | None, species: int, started: float
-    ):
+    ) -> None:
         await self.db.execute(
-            "INSERT OR REPLACE INTO open_rounds VALUES (?, ?, ?, ?)",
-            (channel_id, guild_id, species, started),
-        )
+            "INSERT INTO open_rounds (channel_id, guild_id, species, started) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id, "
+            "species = excluded.species, started = excluded.started",
+            channel_id, guild_id, species, float(started),
+        )  # fmt: skip
 
     async def round_closed(self, channel_id: int) -> None:
-        await self.db.execute("DELETE FROM open_rounds WHERE channel_id = ?", (channel_id,))
+        await self.db.execute("DELETE FROM open_rounds WHERE channel_id = ?", channel_id)
 
     async def open_rounds(self) -> list[tuple[int, int]]:
         """(channel, species) of rounds left open when the bot last stopped."""
-        async with self.db.execute("SELECT channel_id, species FROM open_rounds") as cursor:
-            return [tuple(row) async for row in cursor]
+        return await self.db.fetchall("SELECT channel_id, species FROM open_rounds")

@@ -6,6 +6,8 @@ green), so that even two epochs of a small network learn something measurable.
 
 from __future__ import annotations
 
+import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 from model import pokedex
 from model.data.build import build
 from model.train import TrainConfig, train
+from tests import postgres
 from tests.synthetic import save_png, sprite
 
 COLOURS = {"Fire": (230, 70, 30), "Water": (40, 90, 230), "Grass": (60, 190, 60)}
@@ -48,3 +51,35 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_run) -> Path:
     return tiny_run[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Admin URL of a PostgreSQL server started for this test session (skips without one)."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres.server())
+        except postgres.Unavailable as exc:
+            pytest.skip(f"no PostgreSQL for these tests: {exc}")
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_server):
+    """URL of a new, empty database on the test server."""
+    import asyncpg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{postgres_server.rsplit('/', 1)[0]}/{name}"
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Where a store lives: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "data" / "neuralmon.db")
+    return request.getfixturevalue("postgres_url")

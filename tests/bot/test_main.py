@@ -54,6 +54,15 @@ def test_missing_weights_exit_2_with_advice(monkeypatch, caplog, tmp_path):
     assert "no model weights at" in caplog.text and "CHECKPOINT" in caplog.text
 
 
+def test_an_unreachable_database_exits_1_without_its_password(monkeypatch, caplog):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@127.0.0.1:9/neuralmon")
+    monkeypatch.setattr(entry.Predictor, "load", lambda path: None)
+    assert entry.main() == 1
+    assert "cannot open the database postgresql://bot:***@127.0.0.1:9/neuralmon" in caplog.text
+    assert "hunter2" not in caplog.text
+
+
 async def test_setup_hook_logs_a_broken_extension_and_loads_the_rest(monkeypatch, caplog, tmp_path):
     monkeypatch.setattr(
         bot_module, "extension_names", lambda: ["bot.exts.no_such_extension", "tests.bot.fake_ext"]

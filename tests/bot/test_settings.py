@@ -80,10 +80,22 @@ def test_env_example_documents_every_setting():
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
              "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
-             "DATABASE_PATH", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
+             "DATABASE_PATH", "DATABASE_URL", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
              "QUIZ_SECONDS", "SPRITES_URL", "SHARD_COUNT", "SHARD_IDS"]  # fmt: skip
     for name in names:
         assert f"\n{name}=" in example, name
+
+
+def test_a_database_url_wins_over_the_file_and_stays_out_of_repr():
+    url = "postgresql://bot:hunter2@db.example:5432/neuralmon"
+    s = Settings.from_env({"DISCORD_TOKEN": "t", "DATABASE_PATH": "x.db", "DATABASE_URL": url})
+    assert s.store_target == url
+    assert "hunter2" not in repr(s)
+    assert Settings.from_env({"DISCORD_TOKEN": "t", "DATABASE_PATH": "x.db"}).store_target.name == (
+        "x.db"
+    )
+    with pytest.raises(SettingsError, match="postgresql://"):
+        Settings.from_env({"DISCORD_TOKEN": "t", "DATABASE_URL": "mysql://db/neuralmon"})
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
+import asyncio
+
 import pytest
 
+from bot.databases import PostgresConnection, SQLiteConnection
 from bot.store import Store
 
 
 @pytest.fixture
-async def store(tmp_path):
-    store = await Store.open(tmp_path / "scores.db")
+async def store(database_url):
+    store = await Store.open(database_url)
     yield store
     await store.close()
 
@@ -32,13 +35,12 @@ async def test_leaderboard_pages(store):
     assert await store.players(1) == 12
 
 
-async def test_scores_survive_a_new_bot_instance(tmp_path):
-    path = tmp_path / "shared.db"
-    first = await Store.open(path)
+async def test_scores_survive_a_new_bot_instance(database_url):
+    first = await Store.open(database_url)
     await first.record_win(1, 10, points=10, seconds=3)
     await first.round_opened(555, 1, 25, 1000.0)
     await first.close()
-    second = await Store.open(path)
+    second = await Store.open(database_url)
     assert (await second.stats(1, 10)).points == 10
     assert await second.open_rounds() == [(555, 25)]
     await second.round_closed(555)
@@ -48,16 +50,24 @@ async def test_scores_survive_a_new_bot_instance(tmp_path):
 
 async def test_a_failed_write_leaves_no_half_score(store, monkeypatch):
     await store.record_win(1, 10, points=10, seconds=3)
-    real_execute = store.db.execute
+    for connection_class in (SQLiteConnection, PostgresConnection):
+        real_execute = connection_class.execute
 
-    def failing(sql, *args):
-        if sql.startswith("UPDATE scores SET points"):
-            raise RuntimeError("disk on fire")
-        return real_execute(sql, *args)
+        async def failing(self, sql, *args, real_execute=real_execute):
+            if sql.startswith("UPDATE scores SET points"):
+                raise RuntimeError("disk on fire")
+            await real_execute(self, sql, *args)
 
-    monkeypatch.setattr(store.db, "execute", failing)
+        monkeypatch.setattr(connection_class, "execute", failing)
     with pytest.raises(RuntimeError):
         await store.record_win(1, 20, points=10, seconds=3)
     monkeypatch.undo()
     assert (await store.stats(1, 10)).streak == 1  # the streak reset was rolled back
     assert await store.stats(1, 20) is None
+
+
+async def test_simultaneous_wins_all_count(store):
+    """Wins landing at once (two channels, or two shards) each add up, none is lost."""
+    await asyncio.gather(*(store.record_win(1, 10, points=1, seconds=5) for _ in range(20)))
+    s = await store.stats(1, 10)
+    assert (s.points, s.wins, s.streak) == (20, 20, 20)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model import checkpoint, net, pokedex
 from model.dataset import MEAN, STD
-from model.predict import DEFAULT_WEIGHTS, Predictor
+from model.predict import DEFAULT_WEIGHTS, LocalNetwork, Predictor
 
 
 def synthetic_post(side: int = 475, seed: int = 0) -> bytes:
@@ -53,7 +53,7 @@ def load_or_build(path: Path | None, arch: str, input_size: int) -> Predictor:
         "mean": MEAN,
         "std": STD,
     }
-    return Predictor(model, info)
+    return Predictor(info, LocalNetwork(model, input_size))
 
 
 def measure(predictor: Predictor, post: bytes, runs: int, batch: int) -> dict[str, float]:

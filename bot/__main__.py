@@ -18,6 +18,7 @@ from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
 from model.predict import Predictor
+from model.remote import RemoteError
 
 log = logging.getLogger("bot")
 
@@ -26,8 +27,18 @@ class DatabaseUnavailable(Exception):
     """The database cannot be opened; the message says which one (without its password)."""
 
 
+def load_predictor(settings: Settings) -> Predictor:
+    if settings.inference_url:
+        predictor = Predictor.remote(
+            settings.inference_url, settings.inference_model, settings.checkpoint
+        )
+        log.info("the network runs on %s", settings.inference_url)
+        return predictor
+    return Predictor.load(settings.checkpoint)
+
+
 async def run(settings: Settings) -> None:
-    predictor = await asyncio.to_thread(Predictor.load, settings.checkpoint)
+    predictor = await asyncio.to_thread(load_predictor, settings)
     try:
         store = await Store.open(settings.store_target)
     except Exception as exc:  # a server down, a wrong password, an unwritable folder
@@ -73,9 +84,9 @@ def main() -> int:
             exc.filename,
         )
         return 2
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, RemoteError) as exc:
         log.critical("%s", exc)
-        return 1  # maybe passing (a database restarting): let systemd or Docker try again
+        return 1  # maybe passing (a server restarting): let systemd or Docker try again
     except KeyboardInterrupt:
         log.info("stopped")
     return 0

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from model.predict import Prediction, Predictor, Prepared
+from model.remote import RemoteError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,10 @@ class InferenceQueue:
                     [r.prepared for r in batch],
                 )
             except Exception as exc:  # a failed batch fails its requests, not the worker
-                log.exception("inference batch of %d failed", len(batch))
+                if isinstance(exc, RemoteError):  # an outage, not a bug: no traceback
+                    log.warning("inference batch of %d failed: %s", len(batch), exc)
+                else:
+                    log.exception("inference batch of %d failed", len(batch))
                 for r in batch:
                     if not r.future.done():
                         r.future.set_exception(exc)

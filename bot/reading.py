@@ -16,6 +16,7 @@ from bot.attachments import AttachmentError, check_size, download, is_image, sni
 from bot.inference import Busy, InferenceQueue
 from model.images import ImageError
 from model.predict import Prediction
+from model.remote import RemoteError
 
 
 class AttachmentLike(Protocol):
@@ -33,6 +34,7 @@ class ImageReading:
 
 
 BUSY = "I'm busy with a lot of images right now; try again in a minute."
+MODEL_SERVER_DOWN = "my model server is not answering right now; try again in a few minutes."
 
 
 async def read_image(
@@ -61,6 +63,9 @@ async def read_image(
     except Busy:
         metrics.ERRORS.labels("busy").inc()
         return ImageReading(name, error=BUSY)
+    except RemoteError:  # the queue logged the details; they are not for the chat
+        metrics.ERRORS.labels("model_server").inc()
+        return ImageReading(name, error=MODEL_SERVER_DOWN)
     metrics.PREDICTIONS.inc()
     metrics.LATENCY.observe(time.perf_counter() - started)
     return ImageReading(name, prediction=prediction)

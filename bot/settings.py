@@ -31,6 +31,8 @@ class Settings:
     dev_guild_id: int | None = None  # slash commands sync there at once (global sync is slow)
     watched_channels: frozenset[int] = frozenset()  # empty: every channel, until turned off
     checkpoint: Path | None = None  # None: the weights shipped with neuralmon
+    inference_url: str | None = None  # a model server (KServe v2) runs the network instead
+    inference_model: str = "neuralmon"
     max_image_mb: float = 8.0
     max_images_per_message: int = 4
     user_rate: tuple[int, float] = (3, 10.0)  # images per seconds, per user
@@ -80,6 +82,8 @@ class Settings:
                 if part.strip()
             ),
             checkpoint=Path(get("CHECKPOINT")) if get("CHECKPOINT") else None,
+            inference_url=_http_url(get("INFERENCE_URL")),
+            inference_model=get("INFERENCE_MODEL") or defaults["inference_model"],
             max_image_mb=_number(get("MAX_IMAGE_MB"), "MAX_IMAGE_MB", defaults["max_image_mb"]),
             max_images_per_message=int(
                 _number(get("MAX_IMAGES_PER_MESSAGE"), "MAX_IMAGES_PER_MESSAGE", 4)
@@ -130,6 +134,12 @@ def _rate(value: str, name: str, default: tuple[int, float]) -> tuple[int, float
     if rate[0] < 1 or rate[1] <= 0:
         raise SettingsError(f"{name}={value!r}: both numbers should be more than 0")
     return rate
+
+
+def _http_url(value: str) -> str | None:
+    if value and urlsplit(value).scheme not in ("http", "https"):
+        raise SettingsError(f"INFERENCE_URL={value!r} should start with http:// or https://")
+    return value or None
 
 
 def _database_url(value: str) -> str | None:

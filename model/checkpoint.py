@@ -53,14 +53,26 @@ def save(
 
 def load(path: str | os.PathLike) -> tuple[net.TypeSpeciesNet, dict]:
     """(model in eval mode on the CPU, the checkpoint's other fields)."""
+    payload = _read(path)
+    model = net.build(payload["arch"], len(payload["species"]), payload["input_size"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in payload.pop("state_dict").items()})  # fmt: skip
+    model.eval()
+    return model, payload
+
+
+def load_info(path: str | os.PathLike) -> dict:
+    """The checkpoint's fields without building its network (class lists, input size, ...)."""
+    payload = _read(path)
+    del payload["state_dict"]
+    return payload
+
+
+def _read(path: str | os.PathLike) -> dict:
     payload = torch.load(path, map_location="cpu", weights_only=True)
     version = payload.get("format_version")
     if version != FORMAT_VERSION:
         raise ValueError(f"{path}: checkpoint format {version}, this code reads {FORMAT_VERSION}")
     if payload["types"] != list(pokedex.TYPES):
         raise ValueError(f"{path}: the checkpoint's type list differs from this code's")
-    model = net.build(payload["arch"], len(payload["species"]), payload["input_size"])
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in payload.pop("state_dict").items()})  # fmt: skip
-    model.eval()
-    return model, payload
+    return payload

@@ -13,10 +13,14 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from model.dataset import MEAN, STD, model_input
-from model.predict import Prediction, Predictor
+from model.predict import LocalNetwork, Prediction, Predictor
 from model.typechart import TYPE_COLOURS
 
 PANEL = 256
+
+
+class ExplainUnavailable(Exception):
+    """Grad-CAM needs the network's gradients, which a model server does not give."""
 
 
 def _last_features(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,8 +39,9 @@ def _last_features(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tenso
 def grad_cam(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> np.ndarray:
     """Heat map in 0..1, [input_size, input_size], for one prepared frame and one type."""
     x = model_input(frame_rgba[None], predictor.input_size)
-    with predictor._lock, torch.enable_grad():
-        features, logits = _last_features(predictor.model, x)
+    network = _local_network(predictor)
+    with network.lock, torch.enable_grad():
+        features, logits = _last_features(network.model, x)
         features.retain_grad()
         logits[0, type_index].backward()
     weights = features.grad.mean((2, 3), keepdim=True)
@@ -46,6 +51,14 @@ def grad_cam(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> n
     )[0, 0]
     cam = cam - cam.min()
     return (cam / cam.max().clamp_min(1e-8)).detach().numpy()
+
+
+def _local_network(predictor: Predictor) -> LocalNetwork:
+    if not isinstance(predictor.network, LocalNetwork):
+        raise ExplainUnavailable(
+            "explanations need the network in this process, and this one runs on a model server"
+        )
+    return predictor.network
 
 
 def _heat_colours(heat: np.ndarray) -> np.ndarray:
@@ -59,6 +72,7 @@ def _heat_colours(heat: np.ndarray) -> np.ndarray:
 
 def explain_image(predictor: Predictor, image: bytes | Image.Image) -> Image.Image:
     """The three-panel picture for one image (its first frame)."""
+    _local_network(predictor)  # before any work
     prepared = predictor.prepare(image)
     prediction: Prediction = predictor.predict_prepared([prepared])[0]
     frame = prepared.pixels[0]

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -30,6 +32,27 @@ class TypeSpeciesNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.dropout(self.backbone(x))
         return self.type_head(features), self.species_head(features)
+
+
+class Probabilities(nn.Module):
+    """The network as it is served: type probabilities (sigmoid, multi-label) and species
+    probabilities (softmax)."""
+
+    def __init__(self, net: TypeSpeciesNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        type_logits, species_logits = self.net(image)
+        return torch.sigmoid(type_logits), torch.softmax(species_logits, 1)
+
+
+def frozen(module: nn.Module, input_size: int) -> torch.jit.ScriptModule:
+    """The module traced and frozen by TorchScript (batch norm folded into convolutions)."""
+    example = torch.zeros(1, 3, input_size, input_size)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer notes the input size becomes constant
+        return torch.jit.freeze(torch.jit.trace(module.eval(), example))
 
 
 class Net2017(nn.Module):

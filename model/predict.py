@@ -3,15 +3,17 @@
 Thread-safe (one lock around the forward pass), batch-friendly, and strict about input:
 ``prepare`` turns bytes or a PIL image into frames or raises ``ImageError`` with a message fit
 for the person who posted it; ``predict_prepared`` runs any number of prepared images as one batch.
+The network runs in this process (``LocalNetwork``) or on a model server
+(``Predictor.remote``, ``model.remote``); everything around it stays here.
 """
 
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -20,6 +22,7 @@ from PIL import Image
 from model import checkpoint, pokedex
 from model.dataset import model_input
 from model.images import ImageError, decode_frames, prepare_sprite
+from model.net import Probabilities, TypeSpeciesNet, frozen
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"
@@ -63,23 +66,59 @@ class Prepared:
     pixels: np.ndarray
 
 
-class Predictor:
-    def __init__(self, model: torch.nn.Module, info: dict):
+class Network(Protocol):
+    """Normalised images [N, 3, S, S] -> (type probabilities [N, 18], species [N, K])."""
+
+    def __call__(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class LocalNetwork:
+    """The checkpoint's network in this process, one forward pass at a time."""
+
+    def __init__(self, model: TypeSpeciesNet, input_size: int):
         self.model = model
+        self.lock = threading.Lock()  # also taken by Grad-CAM (model.explain)
+        try:  # about 40% faster on a CPU than eager mode
+            self._forward = frozen(Probabilities(model), input_size)
+        except Exception:  # a network TorchScript cannot trace still predicts, only slower
+            self._forward = Probabilities(model).eval()
+
+    @torch.inference_mode()
+    def __call__(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        with self.lock:
+            type_p, species_p = self._forward(images)
+        return type_p.numpy(), species_p.numpy()
+
+
+class Predictor:
+    def __init__(self, info: dict, network: Network):
         self.info = info
+        self.network = network
         self.input_size: int = info["input_size"]
         self.types: list[str] = info["types"]
         self.species: list[int] = info["species"]
         self.threshold: float = info["threshold"]
-        self._lock = threading.Lock()
         self._dex = pokedex.load()
-        self._forward = _compiled(model, self.input_size)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Predictor:
         """Load a checkpoint (``weights_only``); no path: the weights shipped with neuralmon."""
         model, info = checkpoint.load(path or DEFAULT_WEIGHTS)
-        return cls(model, info)
+        return cls(info, LocalNetwork(model, info["input_size"]))
+
+    @classmethod
+    def remote(
+        cls, url: str, model: str = "neuralmon", path: str | Path | None = None
+    ) -> Predictor:
+        """Run the network on a model server (``python -m model export`` of the checkpoint at
+        ``path``, which still gives the class lists). Raises ``RemoteError`` if the server is
+        down or serves a different network."""
+        from model.remote import RemoteNetwork
+
+        info = checkpoint.load_info(path or DEFAULT_WEIGHTS)
+        network = RemoteNetwork(url, model)
+        network.check(info["input_size"], len(info["species"]))
+        return cls(info, network)
 
     @staticmethod
     def prepare(image: bytes | Image.Image) -> Prepared:
@@ -96,16 +135,11 @@ class Predictor:
     def predict(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
         return self.predict_prepared([self.prepare(image) for image in images])
 
-    @torch.inference_mode()
     def predict_prepared(self, prepared: Sequence[Prepared]) -> list[Prediction]:
         if not prepared:
             return []
         pixels = np.concatenate([p.pixels for p in prepared])
-        x = model_input(pixels, self.input_size)
-        with self._lock:
-            type_logits, species_logits = self._forward(x)
-        type_p = torch.sigmoid(type_logits).numpy()
-        species_p = torch.softmax(species_logits, 1).numpy()
+        type_p, species_p = self.network(model_input(pixels, self.input_size))
         out, start = [], 0
         for p in prepared:
             n = len(p.pixels)
@@ -124,15 +158,3 @@ class Predictor:
             for i in top
         )
         return Prediction(types, typing, species, species[0].p >= SPECIES_CONFIDENCE, frames)
-
-
-def _compiled(model: torch.nn.Module, input_size: int):
-    """The network traced and frozen by TorchScript (batch norm folded into convolutions):
-    about 40% faster on a CPU than eager mode. Eager mode if tracing fails."""
-    example = torch.zeros(1, 3, input_size, input_size)
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the tracer notes the input size becomes constant
-            return torch.jit.freeze(torch.jit.trace(model.eval(), example))
-    except Exception:  # a model TorchScript cannot trace still predicts, only slower
-        return model

@@ -156,7 +156,7 @@ class Classify(commands.Cog):
     async def explain_command(
         self, interaction: discord.Interaction, image: discord.Attachment
     ) -> None:
-        from model.explain import explain_image
+        from model.explain import ExplainUnavailable, explain_image
         from model.images import ImageError
 
         await interaction.response.defer(thinking=True)
@@ -167,7 +167,7 @@ class Classify(commands.Cog):
             check_size(image.size, settings.max_image_bytes)
             data = await download(self.bot.http_session, image.url, settings.max_image_bytes)
             picture = await inference.in_model_thread(explain_image, inference.predictor, data)
-        except (AttachmentError, ImageError) as exc:
+        except (AttachmentError, ImageError, ExplainUnavailable) as exc:
             await self.answer(interaction, [ImageReading(image.filename, error=str(exc))])
             return
         buffer = io.BytesIO()

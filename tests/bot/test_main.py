@@ -63,6 +63,13 @@ def test_an_unreachable_database_exits_1_without_its_password(monkeypatch, caplo
     assert "hunter2" not in caplog.text
 
 
+def test_an_unreachable_model_server_exits_1(monkeypatch, caplog):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("INFERENCE_URL", "http://127.0.0.1:9")
+    assert entry.main() == 1
+    assert "cannot reach the model server at http://127.0.0.1:9" in caplog.text
+
+
 async def test_setup_hook_logs_a_broken_extension_and_loads_the_rest(monkeypatch, caplog, tmp_path):
     monkeypatch.setattr(
         bot_module, "extension_names", lambda: ["bot.exts.no_such_extension", "tests.bot.fake_ext"]

@@ -80,10 +80,19 @@ def test_env_example_documents_every_setting():
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
              "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
-             "DATABASE_PATH", "DATABASE_URL", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
+             "DATABASE_PATH", "DATABASE_URL", "INFERENCE_URL", "INFERENCE_MODEL", "LOG_LEVEL",
+             "HEALTH_PORT", "NEURALMON_DATA",
              "QUIZ_SECONDS", "SPRITES_URL", "SHARD_COUNT", "SHARD_IDS"]  # fmt: skip
     for name in names:
         assert f"\n{name}=" in example, name
+
+
+def test_inference_url():
+    s = Settings.from_env({"DISCORD_TOKEN": "t", "INFERENCE_URL": "http://triton:8000"})
+    assert (s.inference_url, s.inference_model) == ("http://triton:8000", "neuralmon")
+    assert Settings.from_env({"DISCORD_TOKEN": "t"}).inference_url is None
+    with pytest.raises(SettingsError, match="http://"):
+        Settings.from_env({"DISCORD_TOKEN": "t", "INFERENCE_URL": "triton:8000"})
 
 
 def test_a_database_url_wins_over_the_file_and_stays_out_of_repr():

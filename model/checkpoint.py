@@ -19,7 +19,7 @@ FORMAT_VERSION = 1
 
 def save(
     path: str | os.PathLike,
-    model: net.TypeSpeciesNet,
+    model: net.TypeSpeciesNet | net.Ensemble,
     *,
     arch: str,
     input_size: int,
@@ -28,6 +28,7 @@ def save(
     std: tuple[float, ...],
     meta: dict,
     threshold: float = 0.5,
+    members: list[dict] | None = None,
 ) -> None:
     state = {
         k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype)
@@ -42,6 +43,7 @@ def save(
         "mean": list(mean),
         "std": list(std),
         "threshold": threshold,
+        "members": members,  # an ensemble's members (net.build), else None
         "meta": meta,
         "state_dict": state,
     }
@@ -51,10 +53,12 @@ def save(
     os.replace(tmp, path)
 
 
-def load(path: str | os.PathLike) -> tuple[net.TypeSpeciesNet, dict]:
+def load(path: str | os.PathLike) -> tuple[net.TypeSpeciesNet | net.Ensemble, dict]:
     """(model in eval mode on the CPU, the checkpoint's other fields)."""
     payload = _read(path)
-    model = net.build(payload["arch"], len(payload["species"]), payload["input_size"])
+    model = net.build(
+        payload["arch"], len(payload["species"]), payload["input_size"], payload.get("members")
+    )
     model.load_state_dict({k: v.float() if v.is_floating_point() else v
                            for k, v in payload.pop("state_dict").items()})  # fmt: skip
     model.eval()

@@ -13,6 +13,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from model.dataset import MEAN, STD, model_input
+from model.net import Ensemble
 from model.predict import LocalNetwork, Prediction, Predictor
 from model.typechart import TYPE_COLOURS
 
@@ -40,8 +41,11 @@ def grad_cam(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> n
     """Heat map in 0..1, [input_size, input_size], for one prepared frame and one type."""
     x = model_input(frame_rgba[None], predictor.input_size)
     network = _local_network(predictor)
+    model = network.model
+    if isinstance(model, Ensemble):  # its first member (the shipped lite0) stands for it
+        model = model.members[0]
     with network.lock, torch.enable_grad():
-        features, logits = _last_features(network.model, x)
+        features, logits = _last_features(model, x)
         features.retain_grad()
         logits[0, type_index].backward()
     weights = features.grad.mean((2, 3), keepdim=True)

@@ -47,6 +47,34 @@ class Probabilities(nn.Module):
         return torch.sigmoid(type_logits), torch.softmax(species_logits, 1)
 
 
+class Ensemble(nn.Module):
+    """Several networks read the same image; their probabilities are averaged head by head.
+
+    It returns the log-odds and log-probabilities of the averages, so it stands wherever one
+    network does (sigmoid and softmax give the averaged probabilities back). A member trained
+    without a species head has species weight 0.
+    """
+
+    def __init__(
+        self, members: list[nn.Module], type_weights: list[float], species_weights: list[float]
+    ):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.type_weights = [w / sum(type_weights) for w in type_weights]
+        self.species_weights = [w / sum(species_weights) for w in species_weights]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        type_p = species_p = torch.zeros(())
+        for member, type_w, species_w in zip(
+            self.members, self.type_weights, self.species_weights, strict=True
+        ):
+            type_logits, species_logits = member(x)
+            type_p = type_p + type_w * torch.sigmoid(type_logits)
+            species_p = species_p + species_w * torch.softmax(species_logits, 1)
+        type_p = type_p.clamp(1e-6, 1 - 1e-6)
+        return torch.log(type_p / (1 - type_p)), torch.log(species_p.clamp_min(1e-12))
+
+
 def frozen(module: nn.Module, input_size: int) -> torch.jit.ScriptModule:
     """The module traced and frozen by TorchScript (batch norm folded into convolutions)."""
     example = torch.zeros(1, 3, input_size, input_size)
@@ -71,8 +99,18 @@ class Net2017(nn.Module):
         return self.layers(x)
 
 
-def build(arch: str, n_species: int, input_size: int) -> TypeSpeciesNet:
-    """A network with random weights (``load_pretrained`` fills a lite0 backbone)."""
+def build(
+    arch: str, n_species: int, input_size: int, members: list[dict] | None = None
+) -> TypeSpeciesNet | Ensemble:
+    """A network with random weights (``load_pretrained`` fills a lite0 backbone). An ensemble
+    takes its members' architectures and weights: ``[{"arch", "type_weight",
+    "species_weight"}]``."""
+    if arch == "ensemble":
+        return Ensemble(
+            [build(m["arch"], n_species, input_size) for m in members],
+            [m["type_weight"] for m in members],
+            [m["species_weight"] for m in members],
+        )
     if arch == "lite0":
         import timm
 

@@ -110,11 +110,12 @@ def train(cfg: TrainConfig) -> dict:
         weight_decay=cfg.weight_decay,
     )
     steps_per_epoch = math.ceil(len(train_idx) / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=[backbone_lr, cfg.lr],
-        total_steps=cfg.epochs * steps_per_epoch,
-        pct_start=0.1,
+        total_steps=total_steps,
+        pct_start=min(0.5, max(0.1, 2 / total_steps)),  # short runs: warm up for 2 steps at least
     )
     ce_weight, pos_weight = (w.to(device) for w in class_weights(data, train_idx))
     labels = data.labels

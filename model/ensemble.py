@@ -1,0 +1,71 @@
+"""Several trained checkpoints as one network: their probabilities averaged.
+
+    python -m model ensemble runs/family-lite0-64.pt runs/family-net2017.pt --out runs/family-ens.pt
+
+The members must share a split, a species list and an input size; the result is an ordinary
+checkpoint that ``evaluate``, ``predict``, ``export`` and the bot load like any other. Members
+trained without a species head (``--species-weight 0``) vote on types only. The second-type
+threshold is tuned again on the validation part, as training does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from model import checkpoint, net
+from model.dataset import load_split
+from model.evaluate import predict_indices
+from model.metrics import tune_threshold
+
+log = logging.getLogger(__name__)
+SAME = ("split", "holdout_style", "max_species")  # what members' training must share
+
+
+def combine(paths: list[Path], out: str | os.PathLike, dataset_dir: Path) -> dict:
+    loaded = [checkpoint.load(path) for path in paths]
+    first = loaded[0][1]
+    members = []
+    for path, (_, info) in zip(paths, loaded, strict=True):
+        config = info["meta"]["config"]
+        for key in ("species", "input_size", "mean", "std"):
+            if info[key] != first[key]:
+                raise ValueError(f"{path}: its {key} differs from {paths[0]}'s")
+        for key in SAME:
+            if config[key] != first["meta"]["config"][key]:
+                raise ValueError(f"{path}: trained with another {key} than {paths[0]}")
+        if info["arch"] == "ensemble":
+            raise ValueError(f"{path} is an ensemble already: name its members instead")
+        has_species = config.get("species_weight", 1) > 0
+        members.append({"arch": info["arch"], "type_weight": 1.0,
+                        "species_weight": 1.0 if has_species else 0.0})  # fmt: skip
+    if not any(m["species_weight"] for m in members):
+        raise ValueError("no member has a species head (all trained with --species-weight 0)")
+    model = net.Ensemble(
+        [trained for trained, _ in loaded],
+        [m["type_weight"] for m in members],
+        [m["species_weight"] for m in members],
+    ).eval()
+
+    config = first["meta"]["config"]
+    data = load_split(dataset_dir, config["split"], config["holdout_style"], config["max_species"])
+    val = data.parts["val"]
+    type_p, _ = predict_indices(model, data, val, first["input_size"], flip=False)
+    threshold = tune_threshold(type_p, data.labels.types[val])
+    meta = {
+        "config": config,  # the shared split, for evaluate
+        "members": [
+            {"path": str(path), "arch": info["arch"], "meta": info["meta"]}
+            for path, (_, info) in zip(paths, loaded, strict=True)
+        ],
+        "seconds": sum(info["meta"].get("seconds", 0) for _, info in loaded),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    checkpoint.save(
+        out, model, arch="ensemble", input_size=first["input_size"], species=first["species"],
+        mean=first["mean"], std=first["std"], meta=meta, threshold=threshold, members=members,
+    )  # fmt: skip
+    log.info("ensemble of %d saved to %s (threshold %.2f)", len(paths), out, threshold)
+    return meta

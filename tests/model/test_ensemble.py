@@ -1,0 +1,62 @@
+"""``python -m model ensemble``: checkpoints averaged into one that loads like any other."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from model import checkpoint
+from model.__main__ import main
+from model.ensemble import combine
+from model.predict import Predictor
+from model.train import TrainConfig, train
+from tests.synthetic import png_bytes, sprite
+
+
+@pytest.fixture(scope="module")
+def types_only(tiny_dataset, tiny_checkpoint, tmp_path_factory):
+    """A second member: another seed, trained without a species head."""
+    _, info = checkpoint.load(tiny_checkpoint)
+    cfg = TrainConfig(**{k: v for k, v in info["meta"]["config"].items()
+                         if k in TrainConfig.__dataclass_fields__})  # fmt: skip
+    out = tmp_path_factory.mktemp("member") / "types-only.pt"
+    train(replace(cfg, out=out, dataset_dir=tiny_dataset, seed=1, epochs=1, species_weight=0))
+    return out
+
+
+def test_the_ensemble_averages_its_members(tiny_checkpoint, types_only, tiny_dataset, tmp_path):
+    out = tmp_path / "ensemble.pt"
+    combine([tiny_checkpoint, types_only], out, tiny_dataset)
+    members = [Predictor.load(tiny_checkpoint).network, Predictor.load(types_only).network]
+    ensemble = Predictor.load(out)
+    x = torch.randn(4, 3, ensemble.input_size, ensemble.input_size)
+    type_p, species_p = ensemble.network(x)
+    np.testing.assert_allclose(type_p, (members[0](x)[0] + members[1](x)[0]) / 2, atol=1e-5)
+    # the member without a species head has no say in species
+    np.testing.assert_allclose(species_p, members[0](x)[1], atol=1e-5)
+    prediction = ensemble.predict([png_bytes(sprite())])[0]
+    assert len(prediction.types) == 18 and len(prediction.species) == 5
+    assert [m["arch"] for m in checkpoint.load_info(out)["members"]] == ["net2017", "net2017"]
+
+
+def test_members_of_different_splits_are_refused(tiny_checkpoint, tiny_dataset, tmp_path):
+    _, info = checkpoint.load(tiny_checkpoint)
+    other = tmp_path / "other-split.pt"
+    model, _ = checkpoint.load(tiny_checkpoint)
+    meta = info["meta"] | {"config": info["meta"]["config"] | {"split": "all"}}
+    fields = {k: info[k] for k in ("arch", "input_size", "species", "mean", "std")}
+    checkpoint.save(other, model, meta=meta, **fields)
+    with pytest.raises(ValueError, match="another split"):
+        combine([tiny_checkpoint, other], tmp_path / "x.pt", tiny_dataset)
+
+
+def test_ensemble_command(tiny_checkpoint, types_only, tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "cli.pt"
+    argv = ["ensemble", str(tiny_checkpoint), str(types_only), "--out", str(out),
+            "--dataset", str(tiny_dataset)]  # fmt: skip
+    assert main(argv) == 0
+    assert "2 networks averaged" in capsys.readouterr().out
+    assert main(["ensemble", str(tiny_checkpoint), str(out), "--out", str(tmp_path / "y.pt"),
+                 "--dataset", str(tiny_dataset)]) == 1  # fmt: skip
+    assert "ensemble already" in capsys.readouterr().err

@@ -84,7 +84,10 @@ def evaluate(
         "test_species": len(np.unique(data.labels.num[test])),
         "threshold": threshold,
         "flip_averaged": flip,
-        "train_meta": {k: info["meta"][k] for k in ("best_epoch", "seconds", "images_per_second")},
+        "train_meta": {
+            k: info["meta"].get(k) for k in ("best_epoch", "seconds", "images_per_second")
+        }
+        | {"members": [m["path"] for m in info["meta"].get("members", [])]},  # an ensemble's
         "models": {"neuralmon": scores(type_p, species_p, threshold)},
     }
     water = np.zeros_like(type_p)

@@ -60,3 +60,14 @@ def test_ensemble_command(tiny_checkpoint, types_only, tiny_dataset, tmp_path, c
     assert main(["ensemble", str(tiny_checkpoint), str(out), "--out", str(tmp_path / "y.pt"),
                  "--dataset", str(tiny_dataset)]) == 1  # fmt: skip
     assert "ensemble already" in capsys.readouterr().err
+
+
+def test_an_ensemble_is_evaluated_like_any_checkpoint(tiny_checkpoint, types_only, tiny_dataset,
+                                                      tmp_path):  # fmt: skip
+    from model.evaluate import evaluate
+
+    out = tmp_path / "ensemble.pt"
+    combine([tiny_checkpoint, types_only], out, tiny_dataset)
+    report = evaluate(out, tiny_dataset, baseline_path=types_only)
+    assert report["train_meta"]["members"] == [str(tiny_checkpoint), str(types_only)]
+    assert set(report["models"]) == {"neuralmon", "always-Water", "net2017"}

@@ -71,3 +71,13 @@ def test_an_ensemble_is_evaluated_like_any_checkpoint(tiny_checkpoint, types_onl
     report = evaluate(out, tiny_dataset, baseline_path=types_only)
     assert report["train_meta"]["members"] == [str(tiny_checkpoint), str(types_only)]
     assert set(report["models"]) == {"neuralmon", "always-Water", "net2017"}
+
+
+def test_an_ensemble_explains_through_its_first_member(tiny_checkpoint, types_only, tiny_dataset,
+                                                       tmp_path):  # fmt: skip
+    from model.explain import explain_image
+
+    out = tmp_path / "ensemble.pt"
+    combine([tiny_checkpoint, types_only], out, tiny_dataset)
+    picture = explain_image(Predictor.load(out), png_bytes(sprite()))
+    assert picture.size[0] > picture.size[1] > 0

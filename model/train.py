@@ -75,9 +75,10 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def validation_score(split: str, metrics: dict) -> float:
-    """What early stopping watches: types on unseen species, or species on held-out files."""
-    if split == "all":
+def validation_score(split: str, metrics: dict, species_head: bool = True) -> float:
+    """What early stopping watches: types on unseen species, or species on held-out files
+    (types there too for a network trained without a species head)."""
+    if split == "all" and species_head:
         return metrics["species_top1"]
     return metrics["primary_top1"] + metrics["any_type_top1"]
 
@@ -165,7 +166,7 @@ def train(cfg: TrainConfig) -> dict:
             model, data, val_idx, cfg.input_size, flip=False, device=device
         )
         metrics = score_images(type_p, species_p, labels, val_idx, species_list)
-        score = validation_score(cfg.split, metrics)
+        score = validation_score(cfg.split, metrics, species_head=cfg.species_weight > 0)
         elapsed = time.perf_counter() - started
         history.append(
             {"epoch": epoch, "loss": total / (step + 1), "seconds": round(elapsed)}

@@ -130,3 +130,12 @@ def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
     x = model_input(data.images[:2], 32)
     corner = x[:, :, 0, 0] * torch.tensor(STD) + torch.tensor(MEAN)
     torch.testing.assert_close(corner, torch.ones(2, 3), atol=1e-4, rtol=0)
+
+
+def test_early_stopping_watches_types_when_there_is_no_species_head():
+    from model.train import validation_score
+
+    metrics = {"primary_top1": 0.3, "any_type_top1": 0.4, "species_top1": 0.9}
+    assert validation_score("all", metrics) == 0.9
+    assert validation_score("all", metrics, species_head=False) == pytest.approx(0.7)
+    assert validation_score("family-holdout", metrics) == pytest.approx(0.7)

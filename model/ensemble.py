@@ -18,7 +18,7 @@ from pathlib import Path
 from model import checkpoint, net
 from model.dataset import load_split
 from model.evaluate import predict_indices
-from model.metrics import tune_threshold
+from model.metrics import score_species, tune_threshold
 
 log = logging.getLogger(__name__)
 SAME = ("split", "holdout_style", "max_species")  # what members' training must share
@@ -52,14 +52,20 @@ def combine(paths: list[Path], out: str | os.PathLike, dataset_dir: Path) -> dic
     config = first["meta"]["config"]
     data = load_split(dataset_dir, config["split"], config["holdout_style"], config["max_species"])
     val = data.parts["val"]
-    type_p, _ = predict_indices(model, data, val, first["input_size"], flip=False)
+    type_p, species_p = predict_indices(model, data, val, first["input_size"], flip=False)
     threshold = tune_threshold(type_p, data.labels.types[val])
+    val_scores = score_species(type_p, species_p, data.labels, val, first["species"], threshold)
+    log.info(
+        "validation, per species: primary %.3f, any type %.3f, species %.3f",
+        val_scores["primary_top1"], val_scores["any_type_top1"], val_scores["species_top1"],
+    )  # fmt: skip
     meta = {
         "config": config,  # the shared split, for evaluate
         "members": [
             {"path": str(path), "arch": info["arch"], "meta": info["meta"]}
             for path, (_, info) in zip(paths, loaded, strict=True)
         ],
+        "validation_per_species": val_scores,
         "seconds": sum(info["meta"].get("seconds", 0) for _, info in loaded),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }

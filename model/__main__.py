@@ -201,7 +201,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     try:
-        combine(args.checkpoints, args.out, dataset)
+        combine(args.checkpoints, args.out, dataset, args.type_weights)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -303,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble = commands.add_parser("ensemble", parents=[common], help="average checkpoints")
     ensemble.add_argument("checkpoints", type=Path, nargs="+", metavar="CHECKPOINT")
     ensemble.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    ensemble.add_argument(
+        "--type-weights", type=float, nargs="+", help="each member's share of the type vote"
+    )
     ensemble.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
     ensemble.set_defaults(func=cmd_ensemble)
 

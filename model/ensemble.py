@@ -24,11 +24,20 @@ log = logging.getLogger(__name__)
 SAME = ("split", "holdout_style", "max_species")  # what members' training must share
 
 
-def combine(paths: list[Path], out: str | os.PathLike, dataset_dir: Path) -> dict:
+def combine(
+    paths: list[Path],
+    out: str | os.PathLike,
+    dataset_dir: Path,
+    type_weights: list[float] | None = None,
+) -> dict:
+    """``type_weights``: each member's share of the type vote (default: equal shares)."""
+    type_weights = type_weights or [1.0] * len(paths)
+    if len(type_weights) != len(paths) or min(type_weights) < 0 or not sum(type_weights):
+        raise ValueError("give one type weight per checkpoint, none negative")
     loaded = [checkpoint.load(path) for path in paths]
     first = loaded[0][1]
     members = []
-    for path, (_, info) in zip(paths, loaded, strict=True):
+    for path, (_, info), type_weight in zip(paths, loaded, type_weights, strict=True):
         config = info["meta"]["config"]
         for key in ("species", "input_size", "mean", "std"):
             if info[key] != first[key]:
@@ -39,7 +48,7 @@ def combine(paths: list[Path], out: str | os.PathLike, dataset_dir: Path) -> dic
         if info["arch"] == "ensemble":
             raise ValueError(f"{path} is an ensemble already: name its members instead")
         has_species = config.get("species_weight", 1) > 0
-        members.append({"arch": info["arch"], "type_weight": 1.0,
+        members.append({"arch": info["arch"], "type_weight": float(type_weight),
                         "species_weight": 1.0 if has_species else 0.0})  # fmt: skip
     if not any(m["species_weight"] for m in members):
         raise ValueError("no member has a species head (all trained with --species-weight 0)")

@@ -81,3 +81,16 @@ def test_an_ensemble_explains_through_its_first_member(tiny_checkpoint, types_on
     combine([tiny_checkpoint, types_only], out, tiny_dataset)
     picture = explain_image(Predictor.load(out), png_bytes(sprite()))
     assert picture.size[0] > picture.size[1] > 0
+
+
+def test_members_can_weigh_differently_on_types(tiny_checkpoint, types_only, tiny_dataset,
+                                                tmp_path):  # fmt: skip
+    out = tmp_path / "weighted.pt"
+    combine([tiny_checkpoint, types_only], out, tiny_dataset, type_weights=[3, 1])
+    members = [Predictor.load(tiny_checkpoint).network, Predictor.load(types_only).network]
+    ensemble = Predictor.load(out)
+    x = torch.randn(2, 3, ensemble.input_size, ensemble.input_size)
+    expected = 0.75 * members[0](x)[0] + 0.25 * members[1](x)[0]
+    np.testing.assert_allclose(ensemble.network(x)[0], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="one type weight per checkpoint"):
+        combine([tiny_checkpoint, types_only], out, tiny_dataset, type_weights=[1])

@@ -72,6 +72,9 @@ class Score:
 class Store:
     def __init__(self, db: Database):
         self.db = db
+        # Channel switches, read on every image message: kept in memory once read. Safe with
+        # several processes, since a channel's guild (and so its /autoclassify) has one shard.
+        self._switches: dict[int, bool | None] = {}
 
     @classmethod
     async def open(cls, target: str | os.PathLike) -> Store:
@@ -103,10 +106,12 @@ class Store:
 
     async def autoclassify(self, channel_id: int) -> bool | None:
         """The channel's switch, or None when nobody has set it."""
-        row = await self.db.fetchone(
-            "SELECT autoclassify FROM channel_settings WHERE channel_id = ?", channel_id
-        )
-        return None if row is None else bool(row[0])
+        if channel_id not in self._switches:
+            row = await self.db.fetchone(
+                "SELECT autoclassify FROM channel_settings WHERE channel_id = ?", channel_id
+            )
+            self._switches[channel_id] = None if row is None else bool(row[0])
+        return self._switches[channel_id]
 
     async def set_autoclassify(self, guild_id: int | None, channel_id: int, on: bool) -> None:
         await self.db.execute(
@@ -114,6 +119,7 @@ class Store:
             "ON CONFLICT (channel_id) DO UPDATE SET autoclassify = excluded.autoclassify",
             channel_id, guild_id, int(on),
         )  # fmt: skip
+        self._switches[channel_id] = on
 
     # ---------------------------------------------------------------- quiz
 

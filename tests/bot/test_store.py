@@ -22,6 +22,25 @@ async def test_migrations_run_once_and_settings_survive_a_reopen(database_url):
     await again.close()
 
 
+async def test_a_channel_switch_is_read_from_the_database_once(database_url, monkeypatch):
+    store = await Store.open(database_url)
+    await store.set_autoclassify(1, 5, False)
+    queries = []
+    real_fetchone = store.db.fetchone
+
+    async def counting(sql, *args):
+        queries.append(sql)
+        return await real_fetchone(sql, *args)
+
+    monkeypatch.setattr(store.db, "fetchone", counting)
+    assert [await store.autoclassify(5) for _ in range(3)] == [False] * 3
+    assert [await store.autoclassify(6) for _ in range(3)] == [None] * 3
+    assert len(queries) == 1  # channel 5 was known from its write; channel 6 read once
+    await store.set_autoclassify(1, 6, True)
+    assert await store.autoclassify(6) is True
+    await store.close()
+
+
 async def test_processes_starting_together_migrate_once(database_url):
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     assert [await s.version() for s in stores] == [len(MIGRATIONS)] * 3

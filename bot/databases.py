@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import os
 import re
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -116,8 +117,11 @@ class SQLiteDatabase(Database):
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path, isolation_level=None)  # transactions by hand
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA busy_timeout=5000")
+        # Wait for other processes' locks first: switching to WAL takes one when the file is new.
+        # Each pragma answers a row: read it, or the open statement keeps a read lock that turns
+        # a later BEGIN IMMEDIATE into an instant "database is locked".
+        for pragma in ("PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL"):
+            await _run_pragma(db, pragma)
         return cls(db, Path(path))
 
     @property
@@ -148,6 +152,20 @@ class SQLiteDatabase(Database):
 
     async def close(self) -> None:
         await self._connection.db.close()
+
+
+async def _run_pragma(db: aiosqlite.Connection, pragma: str, tries: int = 50) -> None:
+    """Run a pragma, waiting out other processes that create the same file at the same moment
+    (the switch to WAL can answer "database is locked" without waiting for the busy timeout)."""
+    for attempt in range(tries):
+        try:
+            async with db.execute(pragma) as cursor:
+                await cursor.fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.1)
 
 
 # -------------------------------------------------------------------------------- PostgreSQL

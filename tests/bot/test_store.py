@@ -43,11 +43,13 @@ async def test_a_channel_switch_is_read_from_the_database_once(database_url, mon
 
 async def test_processes_starting_together_migrate_once(database_url):
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
-    assert [await s.version() for s in stores] == [len(MIGRATIONS)] * 3
-    await stores[0].set_autoclassify(1, 7, True)
-    assert await stores[2].autoclassify(7) is True  # one database, seen by every process
-    for store in stores:
-        await store.close()
+    try:
+        assert [await s.version() for s in stores] == [len(MIGRATIONS)] * 3
+        await stores[0].set_autoclassify(1, 7, True)
+        assert await stores[2].autoclassify(7) is True  # one database, seen by every process
+    finally:  # an open SQLite connection's thread would keep the test run from exiting
+        for store in stores:
+            await store.close()
 
 
 async def test_discord_ids_need_64_bits(database_url):

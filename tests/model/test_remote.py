@@ -18,13 +18,8 @@ from model.__main__ import main
 from model.export import export
 from model.predict import Predictor
 from model.remote import RemoteError, RemoteNetwork
+from tests.postgres import free_port
 from tests.synthetic import many_frame_gif, png_bytes, sprite
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +30,10 @@ def mlserver(tiny_checkpoint, tmp_path_factory):
         pytest.skip("MLServer and onnxruntime are not installed (pip install -e '.[dev]')")
     repository = tmp_path_factory.mktemp("serving")
     export(tiny_checkpoint, repository)
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "MLSERVER_HOST": "127.0.0.1", "MLSERVER_HTTP_PORT": str(port),
-        "MLSERVER_GRPC_PORT": str(_free_port()), "MLSERVER_METRICS_PORT": str(_free_port()),
+        "MLSERVER_GRPC_PORT": str(free_port()), "MLSERVER_METRICS_PORT": str(free_port()),
         "MLSERVER_PARALLEL_WORKERS": "0",
     }  # fmt: skip
     log = repository / "mlserver.log"
@@ -106,7 +101,7 @@ def test_a_server_serving_another_network_is_refused_at_start(mlserver, tiny_che
 
 def test_nobody_listening_is_a_clear_error(tiny_checkpoint):
     with pytest.raises(RemoteError, match=r"cannot reach the model server at http://127\.0\.0\.1"):
-        Predictor.remote(f"http://127.0.0.1:{_free_port()}", path=tiny_checkpoint)
+        Predictor.remote(f"http://127.0.0.1:{free_port()}", path=tiny_checkpoint)
 
 
 class _Stub(BaseHTTPRequestHandler):

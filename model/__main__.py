@@ -117,6 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         backbone_lr=args.backbone_lr,
         species_weight=args.species_weight,
         patience=args.patience,
+        repeat_single=args.repeat_single,
         time_budget=args.time_budget,
         holdout_style=args.holdout_style,
         max_species=args.max_species,
@@ -284,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--backbone-lr", type=float, default=defaults.backbone_lr)
     train.add_argument("--species-weight", type=float, default=defaults.species_weight)
     train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping")
+    train.add_argument(
+        "--repeat-single",
+        type=int,
+        default=defaults.repeat_single,
+        help="per epoch, repeat images that are alone in their source file (art, box sprites)",
+    )
     train.add_argument("--time-budget", type=float, help="minutes; stops and keeps the best epoch")
     train.add_argument("--holdout-style", help="never train on this style; test on it")
     train.add_argument("--max-species", type=int, help="use species 1..N only")

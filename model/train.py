@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from model import checkpoint, net, pokedex
-from model.dataset import MEAN, STD, SplitData, augment, load_split
+from model.dataset import MEAN, STD, SplitData, augment, load_split, training_pool
 from model.evaluate import predict_indices
 from model.metrics import score_images, tune_threshold
 
@@ -47,6 +47,7 @@ class TrainConfig:
     species_weight: float = 0.5
     label_smoothing: float = 0.1
     patience: int = 4
+    repeat_single: int = 1  # epochs see single-image styles this many times
     time_budget: float | None = None  # minutes
     holdout_style: str | None = None
     max_species: int | None = None
@@ -91,9 +92,11 @@ def train(cfg: TrainConfig) -> dict:
     device = pick_device(cfg.device)
     data = load_split(cfg.dataset_dir, cfg.split, cfg.holdout_style, cfg.max_species)
     train_idx, val_idx = data.parts["train"], data.parts["val"]
+    pool = training_pool(data.labels, train_idx, cfg.repeat_single)
     log.info(
-        "split %s: %d train / %d val / %d test images; %s on %s",
-        cfg.split, len(train_idx), len(val_idx), len(data.parts["test"]), cfg.arch, device,
+        "split %s: %d train (%d per epoch) / %d val / %d test images; %s on %s",
+        cfg.split, len(train_idx), len(pool), len(val_idx), len(data.parts["test"]), cfg.arch,
+        device,
     )  # fmt: skip
 
     species_list = [s.num for s in pokedex.load()]
@@ -110,7 +113,7 @@ def train(cfg: TrainConfig) -> dict:
         ],
         weight_decay=cfg.weight_decay,
     )
-    steps_per_epoch = math.ceil(len(train_idx) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(pool) / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
@@ -129,7 +132,7 @@ def train(cfg: TrainConfig) -> dict:
     seen = 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        order = rng.permutation(train_idx)
+        order = rng.permutation(pool)
         bar = tqdm(
             range(steps_per_epoch), desc=f"epoch {epoch}", disable=not cfg.progress, leave=False
         )

@@ -8,7 +8,7 @@ import torch
 
 from model import checkpoint, net
 from model.__main__ import main
-from model.dataset import assign, load_split
+from model.dataset import Labels, assign, load_split, training_pool
 
 
 def test_a_short_run_lowers_the_loss(tiny_run):
@@ -65,6 +65,19 @@ def test_no_test_family_leaks_into_training(tiny_dataset):
     test_families = set(data.labels.family[data.parts["test"]])
     assert test_families and not train_families & test_families
     assert all(f % 5 == 0 for f in test_families)
+
+
+def test_training_pool_repeats_images_alone_in_their_file():
+    rows = [
+        {"num": "1", "type1": "Grass", "type2": "Poison", "family": "1", "style": s, "file": f}
+        for s, f in [("gen5", "1.gif")] * 3 + [("art", "1.svg"), ("box", "1.png")]
+    ]
+    labels = Labels.from_rows(rows)
+    train = np.array([0, 1, 2, 3, 4])
+    assert sorted(training_pool(labels, train, 1)) == [0, 1, 2, 3, 4]
+    pool = training_pool(labels, train, 3)
+    assert sorted(pool) == [0, 1, 2, 3, 3, 3, 4, 4, 4]
+    assert sorted(training_pool(labels, train[:2], 3)) == [0, 1]  # frames of one GIF: no repeat
 
 
 def test_holdout_style_never_trains(tiny_dataset):
@@ -130,6 +143,18 @@ def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
     x = model_input(data.images[:2], 32)
     corner = x[:, :, 0, 0] * torch.tensor(STD) + torch.tensor(MEAN)
     torch.testing.assert_close(corner, torch.ones(2, 3), atol=1e-4, rtol=0)
+
+
+def test_view_scale_shrinks_the_subject_inside_a_border():
+    from model.dataset import to_float
+
+    block = np.zeros((1, 20, 20, 4), np.uint8)
+    block[..., :] = 255  # an opaque white square filling the frame
+    full, shrunk = to_float(block, 20), to_float(block, 20, scale=0.8)
+    assert full.shape == shrunk.shape == (1, 4, 20, 20)
+    assert full[0, 3].min() == 1.0
+    opaque_rows = (shrunk[0, 3] > 0.5).any(1).nonzero().flatten()
+    assert opaque_rows.tolist() == list(range(2, 18))  # 16 of 20 pixels, centred
 
 
 def test_early_stopping_watches_types_when_there_is_no_species_head():

@@ -144,11 +144,9 @@ def composite(premultiplied: torch.Tensor, background: torch.Tensor) -> torch.Te
     return (premultiplied[:, :3] + background * (1 - alpha)).clamp(0, 1)
 
 
-def model_input(
-    rgba_uint8: torch.Tensor | np.ndarray, size: int, scale: float = VIEW_SCALE
-) -> torch.Tensor:
-    """The evaluation / prediction view: the sprite on white, normalised."""
-    x = to_float(rgba_uint8, size, scale)
+def model_input(rgba_uint8: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
+    """The evaluation / prediction view: the sprite on white at ``VIEW_SCALE``, normalised."""
+    x = to_float(rgba_uint8, size, VIEW_SCALE)
     background = torch.tensor(EVAL_BACKGROUND).view(1, 3, 1, 1).expand(len(x), 3, size, size)
     return normalize(composite(x, background))
 

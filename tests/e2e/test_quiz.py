@@ -44,7 +44,7 @@ async def test_a_read_only_database_logs_once_and_the_game_goes_on(running_bot, 
     # Make the bot's database refuse writes, as a read-only file would (chmod means nothing to
     # root, who runs CI). The bot made its Store inside bot.__main__.run: find it.
     store = next(
-        o for o in gc.get_objects() if isinstance(o, Store) and o.db.path == fake.settings.database
+        o for o in gc.get_objects() if type(o) is Store and o.db.path == fake.settings.database
     )
     await store.db.execute("PRAGMA query_only = ON")
     with caplog.at_level(logging.ERROR):

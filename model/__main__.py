@@ -123,6 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         max_species=args.max_species,
         seed=args.seed,
         device=args.device,
+        workers=args.workers,
         progress=not args.quiet,
     )
     meta = train(cfg)
@@ -297,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     train.add_argument("--threads", type=int, help="CPU threads for torch")
+    train.add_argument(
+        "--workers",
+        type=int,
+        help="processes preparing batches (default: 0 on CPU, up to 8 with CUDA)",
+    )
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="test-set report")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ class TrainConfig:
     max_species: int | None = None
     seed: int = 0
     device: str = "auto"
+    workers: int | None = None  # processes preparing batches; None: 0 on CPU, up to 8 with CUDA
     progress: bool = True
 
 
@@ -76,6 +78,40 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def default_workers(device: torch.device) -> int:
+    """On a CPU the network needs every core; a GPU waits on the CPU's augmentation unless
+    worker processes prepare the next batches."""
+    return 0 if device.type == "cpu" else max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+class TrainingBatches(torch.utils.data.Dataset):
+    """One epoch's batches, augmented. Batch ``step`` draws from a generator seeded by
+    (seed, epoch, step), so a seed gives the same batches however many workers prepare them."""
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        order: np.ndarray,
+        batch_size: int,
+        size: int,
+        seed: int,
+        epoch: int,
+    ):
+        self.images, self.order, self.batch_size, self.size = images, order, batch_size, size
+        self.seed, self.epoch = seed, epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= step < len(self):
+            raise IndexError(step)
+        idx = np.sort(self.order[step * self.batch_size : (step + 1) * self.batch_size])
+        state = np.random.SeedSequence([self.seed, self.epoch, step]).generate_state(2)
+        g = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+        return torch.from_numpy(idx), augment(self.images[idx], self.size, g)
+
+
 def validation_score(split: str, metrics: dict, species_head: bool = True) -> float:
     """What early stopping watches: types on unseen species, or species on held-out files
     (types there too for a network trained without a species head)."""
@@ -88,15 +124,15 @@ def train(cfg: TrainConfig) -> dict:
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
     device = pick_device(cfg.device)
+    workers = default_workers(device) if cfg.workers is None else cfg.workers
     data = load_split(cfg.dataset_dir, cfg.split, cfg.holdout_style, cfg.max_species)
     train_idx, val_idx = data.parts["train"], data.parts["val"]
     pool = training_pool(data.labels, train_idx, cfg.repeat_single)
     log.info(
-        "split %s: %d train (%d per epoch) / %d val / %d test images; %s on %s",
+        "split %s: %d train (%d per epoch) / %d val / %d test images; %s on %s, %d batch workers",
         cfg.split, len(train_idx), len(pool), len(val_idx), len(data.parts["test"]), cfg.arch,
-        device,
+        device, workers,
     )  # fmt: skip
 
     species_list = [s.num for s in pokedex.load()]
@@ -132,15 +168,19 @@ def train(cfg: TrainConfig) -> dict:
     seen = 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        order = rng.permutation(pool)
-        bar = tqdm(
-            range(steps_per_epoch), desc=f"epoch {epoch}", disable=not cfg.progress, leave=False
+        batches = torch.utils.data.DataLoader(
+            TrainingBatches(
+                data.images, rng.permutation(pool), cfg.batch_size, cfg.input_size, cfg.seed, epoch
+            ),
+            batch_size=None,  # the dataset yields whole batches
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
         )
+        bar = tqdm(batches, desc=f"epoch {epoch}", disable=not cfg.progress, leave=False)
         total = 0.0
-        for step in bar:
-            idx = np.sort(order[step * cfg.batch_size : (step + 1) * cfg.batch_size])
-            x = augment(data.images[idx], cfg.input_size, gen).to(device)
-            x = x.contiguous(memory_format=torch.channels_last)
+        for step, (idx, x) in enumerate(bar):
+            idx = idx.numpy()
+            x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             types = torch.as_tensor(labels.types[idx], device=device)
             primary = torch.as_tensor(labels.primary[idx], device=device)
             type_logits, species_logits = model(x)

@@ -164,3 +164,25 @@ def test_early_stopping_watches_types_when_there_is_no_species_head():
     assert validation_score("all", metrics) == 0.9
     assert validation_score("all", metrics, species_head=False) == pytest.approx(0.7)
     assert validation_score("family-holdout", metrics) == pytest.approx(0.7)
+
+
+def test_batches_are_the_same_however_many_workers_prepare_them(tiny_dataset):
+    from torch.utils.data import DataLoader
+
+    from model.train import TrainingBatches
+
+    data = load_split(tiny_dataset, "all")
+    order = np.random.default_rng(0).permutation(data.parts["train"])
+
+    def batches(workers: int, epoch: int = 1) -> list:
+        epoch_batches = TrainingBatches(data.images, order, 16, 32, seed=3, epoch=epoch)
+        return list(DataLoader(epoch_batches, batch_size=None, num_workers=workers))
+
+    alone, shared = batches(0), batches(2)
+    assert len(alone) == len(shared) == -(-len(order) // 16)
+    for (idx_a, x_a), (idx_s, x_s) in zip(alone, shared, strict=True):
+        assert torch.equal(idx_a, idx_s)
+        torch.testing.assert_close(x_a, x_s)
+    assert sorted(torch.cat([idx for idx, _ in alone]).tolist()) == sorted(order.tolist())
+    assert alone[0][1].shape == (16, 3, 32, 32)
+    assert not torch.allclose(alone[0][1], batches(0, epoch=2)[0][1])  # each epoch draws anew

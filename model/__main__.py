@@ -138,7 +138,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import evaluate, markdown, write_report
 
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
-    report = evaluate(args.checkpoint, dataset, args.baseline, flip=not args.no_flip)
+    report = evaluate(
+        args.checkpoint, dataset, args.baseline, flip=not args.no_flip, posts=args.posts
+    )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
     print(markdown(report))
@@ -311,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
     evaluate.add_argument("-o", "--output", type=Path, help="report folder")
     evaluate.add_argument("--no-flip", action="store_true", help="no mirror-image averaging")
+    evaluate.add_argument(
+        "--posts", action="store_true", help="test images as synthetic posts (backgrounds, JPEG)"
+    )
     evaluate.set_defaults(func=cmd_evaluate)
 
     ensemble = commands.add_parser("ensemble", parents=[common], help="average checkpoints")

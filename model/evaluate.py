@@ -5,19 +5,27 @@
 Writes ``report.json`` (every number), ``report.md`` (the tables), ``confusion.png`` (the
 row-normalised 18x18 confusion of primary types, per species) beside the two baselines:
 always-Water, and the 2017 network trained on the same split by the same code (``--baseline``).
+
+``--posts`` first turns every test image into a synthetic post (``make_post``: the sprite
+scaled onto a background, saved as PNG or JPEG) and reads it back the way the bot does
+(``Predictor.prepare``): the measure for images as people post them.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from model import checkpoint, pokedex
-from model.dataset import SplitData, load_split, model_input
+from model.dataset import Labels, SplitData, load_split, model_input, random_backgrounds
+from model.images import crop_to_content
 from model.metrics import (
     confusion,
     group_mean,
@@ -53,15 +61,59 @@ def predict_indices(
     return np.concatenate(types), np.concatenate(species)
 
 
+def make_post(rgba: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A sprite (uint8 [S, S, 4]) as someone might post it: scaled (blocky or smooth) so that it
+    spans 50-95% of the shorter side of a 160-480 px canvas of aspect up to 16:9, placed anywhere
+    on it, over a white, solid, gradient, noise or cluttered background; saved as PNG or as JPEG
+    of quality 50-95."""
+    sprite = crop_to_content(Image.fromarray(np.ascontiguousarray(rgba), "RGBA"))
+    short = int(rng.integers(160, 481))
+    long = int(short * rng.uniform(1.0, 16 / 9))
+    width, height = (long, short) if rng.random() < 0.5 else (short, long)
+    scale = short * rng.uniform(0.5, 0.95) / max(sprite.size)
+    size = (max(1, round(sprite.width * scale)), max(1, round(sprite.height * scale)))
+    resample = Image.Resampling.NEAREST if rng.random() < 0.5 else Image.Resampling.LANCZOS
+    sprite = sprite.resize(size, resample)
+    g = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    background = random_backgrounds(1, max(width, height), g)[0, :, :height, :width]
+    canvas = Image.fromarray(
+        (background.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy(), "RGB"
+    )
+    at = (int(rng.integers(0, width - size[0] + 1)), int(rng.integers(0, height - size[1] + 1)))
+    canvas.paste(sprite, at, sprite)
+    out = io.BytesIO()
+    if rng.random() < 0.5:
+        canvas.save(out, "JPEG", quality=int(rng.integers(50, 96)))
+    else:
+        canvas.save(out, "PNG")
+    return out.getvalue()
+
+
+def as_posts(data: SplitData, indices: np.ndarray, seed: int = 0) -> SplitData:
+    """The images ``indices`` as synthetic posts read back by the bot's framing step: a new
+    SplitData whose test part is those posts, in order."""
+    from model.predict import Predictor
+
+    rng = np.random.default_rng(seed)
+    images = np.stack(
+        [Predictor.prepare(make_post(data.images[i], rng)).pixels[0] for i in indices]
+    )
+    labels = Labels(**{f.name: getattr(data.labels, f.name)[indices] for f in fields(Labels)})
+    return SplitData(images, labels, {"test": np.arange(len(indices))})
+
+
 def evaluate(
     checkpoint_path: Path,
     dataset_dir: Path,
     baseline_path: Path | None = None,
     flip: bool = True,
+    posts: bool = False,
 ) -> dict:
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
+    if posts:
+        data = as_posts(data, data.parts["test"])
     test = data.parts["test"]
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
@@ -84,6 +136,7 @@ def evaluate(
         "test_species": len(np.unique(data.labels.num[test])),
         "threshold": threshold,
         "flip_averaged": flip,
+        "posts": posts,
         "train_meta": {
             k: info["meta"].get(k) for k in ("best_epoch", "seconds", "images_per_second")
         }
@@ -127,6 +180,7 @@ def markdown(report: dict) -> str:
         + (f", style `{report['holdout_style']}` held out" if report["holdout_style"] else "")
         + f": {report['test_species']} test species, {report['test_images']} images"
         + (", flip-averaged" if report["flip_averaged"] else "")
+        + (", each shown as a synthetic post" if report.get("posts") else "")
         + ".",
         "",
         "| metric | " + " | ".join(f"{m} per species | {m} per image" for m in models) + " |",

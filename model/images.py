@@ -7,12 +7,18 @@ canvas and scaled, so that every source style reaches the network framed the sam
 from __future__ import annotations
 
 import io
+import math
 import warnings
 
+import numpy as np
 from PIL import Image
 
 # Alpha below this counts as background: keeps faint anti-aliasing halos from widening the crop.
 ALPHA_THRESHOLD = 16
+# An opaque picture whose border is one colour (give or take JPEG noise) is a subject on a plain
+# background: it is cropped to what stands out, as a sprite is cropped along its alpha.
+PLAIN_TOLERANCE = 32  # per channel, of 255
+PLAIN_BORDER_SHARE = 0.9  # of the border's pixels that must be the background colour
 
 
 def to_rgba(img: Image.Image) -> Image.Image:
@@ -32,6 +38,57 @@ def crop_to_content(img: Image.Image) -> Image.Image | None:
     alpha = img.getchannel("A").point(lambda a: 255 if a >= ALPHA_THRESHOLD else 0)
     box = alpha.getbbox()
     return img.crop(box) if box else None
+
+
+def crop_plain_background(img: Image.Image) -> Image.Image:
+    """An opaque RGBA picture on a plain background, cropped to what differs from that
+    background; any other picture (transparent, busy border, blank) unchanged."""
+    if img.getchannel("A").getextrema()[0] < 255:
+        return img  # transparency already says where the subject is
+    rgb, step = _sampled_rgb(img)
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    background = np.median(border, axis=0).astype(np.int16)
+    if (_distance(border, background) <= PLAIN_TOLERANCE).mean() < PLAIN_BORDER_SHARE:
+        return img
+    box = _subject_box(img, rgb, step, background)
+    if box is None:
+        return img
+    rough = img.crop(box)  # found on sampled pixels; a second look at the crop is exact or close
+    finer = _subject_box(rough, *_sampled_rgb(rough), background)
+    return rough.crop(finer) if finer else rough
+
+
+def _sampled_rgb(img: Image.Image) -> tuple[np.ndarray, int]:
+    """Every ``step``-th pixel, at most 512 a side (the box needs no more): (rgb, step)."""
+    step = max(1, math.ceil(max(img.size) / 512))
+    if step > 1:
+        img = img.resize((max(1, img.width // step), max(1, img.height // step)), Image.NEAREST)
+    return np.asarray(img.convert("RGB"), dtype=np.int16), step
+
+
+def _subject_box(
+    img: Image.Image, rgb: np.ndarray, step: int, background: np.ndarray
+) -> tuple[int, int, int, int] | None:
+    """The box of ``img`` around the pixels of ``rgb`` that differ from ``background``,
+    widened by one sample on each side when sampled (an edge can fall between samples)."""
+    ys, xs = np.nonzero(_distance(rgb, background) > PLAIN_TOLERANCE)
+    if not len(ys):
+        return None
+    pad = 1 if step > 1 else 0
+    fx, fy = img.width / rgb.shape[1], img.height / rgb.shape[0]
+    return (
+        max(0, math.floor((xs.min() - pad) * fx)),
+        max(0, math.floor((ys.min() - pad) * fy)),
+        min(img.width, math.ceil((xs.max() + 1 + pad) * fx)),
+        min(img.height, math.ceil((ys.max() + 1 + pad) * fy)),
+    )
+
+
+def _distance(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """The largest per-channel difference from ``colour`` (channel by channel: numpy's
+    ``max`` over a last axis of 3 is slow)."""
+    d = np.abs(pixels - colour)
+    return np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2])
 
 
 def pad_to_square(img: Image.Image, margin: float = 0.04) -> Image.Image:

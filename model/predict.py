@@ -21,7 +21,7 @@ from PIL import Image
 
 from model import checkpoint, pokedex
 from model.dataset import model_input
-from model.images import ImageError, decode_frames, prepare_sprite
+from model.images import ImageError, crop_plain_background, decode_frames, prepare_sprite
 from model.net import Probabilities, TypeSpeciesNet, frozen
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -125,7 +125,7 @@ class Predictor:
         """Decode, check limits, frame each frame like the training data. Raises ImageError."""
         frames = []
         for frame in decode_frames(image):
-            sprite = prepare_sprite(frame, STORED_SIZE)
+            sprite = prepare_sprite(crop_plain_background(frame), STORED_SIZE)
             if sprite is not None:
                 frames.append(np.asarray(sprite, dtype=np.uint8))
         if not frames:

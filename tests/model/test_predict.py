@@ -180,3 +180,51 @@ def test_shipped_weights_load_by_default():
     assert shipped.info["arch"] == "lite0" and shipped.info["meta"]["config"]["split"] == "all"
     [prediction] = shipped.predict([GOOD["png"]])
     assert len(prediction.types) == 18 and len(prediction.species) == 5
+
+
+def _on_canvas(
+    size: tuple[int, int], at: tuple[int, int], fill, noise: bool = False
+) -> Image.Image:
+    """A red 40x30 ellipse pasted at ``at`` on an opaque canvas (plain or noisy)."""
+    if noise:
+        pixels = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), np.uint8)
+        canvas = Image.fromarray(pixels, "RGB").convert("RGBA")
+    else:
+        canvas = Image.new("RGBA", size, fill)
+    subject = sprite((40, 30), (0, 0, 39, 29), (220, 30, 30))
+    canvas.paste(subject, at, subject)
+    return canvas
+
+
+@pytest.mark.parametrize("fill", [(255, 255, 255, 255), (30, 140, 60, 255)])
+def test_a_post_on_a_plain_background_is_cropped_to_its_subject(fill):
+    from model.images import crop_plain_background
+
+    post = _on_canvas((320, 180), (200, 20), fill)
+    assert crop_plain_background(post).size == (40, 30)
+    jpeg = Image.open(io.BytesIO(encoded(post.convert("RGB"), "JPEG", quality=60)))
+    box = crop_plain_background(jpeg.convert("RGBA"))
+    assert 40 <= box.width <= 48 and 30 <= box.height <= 38  # JPEG rings within its 8 px blocks
+    huge = _on_canvas((3000, 2000), (2500, 1200), fill)
+    assert crop_plain_background(huge).size == (40, 30)  # found on samples, then refined
+
+
+def test_other_pictures_are_left_as_they_are():
+    from model.images import crop_plain_background
+
+    transparent = sprite()
+    busy = _on_canvas((200, 200), (50, 50), None, noise=True)
+    blank = Image.new("RGBA", (100, 100), (255, 255, 255, 255))
+    for img in (transparent, busy, blank):
+        assert crop_plain_background(img) is img
+
+
+def test_a_sprite_posted_on_white_reads_like_the_sprite(predictor):
+    clean = Predictor.prepare(png_bytes(sprite((40, 30), (0, 0, 39, 29), (220, 30, 30))))
+    posted = Predictor.prepare(png_bytes(_on_canvas((640, 360), (500, 40), (255, 255, 255, 255))))
+    composited = clean.pixels[..., :3] * (clean.pixels[..., 3:] / 255) + 255 * (
+        1 - clean.pixels[..., 3:] / 255
+    )  # the transparent sprite over white, as the network sees it
+    visible = posted.pixels[..., 3] > 0
+    difference = np.abs(posted.pixels[..., :3].astype(float) - composited)[visible]
+    assert difference.mean() < 8

@@ -1,0 +1,50 @@
+"""Synthetic posts: the sprites as people post them, read back the way the bot reads images."""
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from model.dataset import load_split
+from model.evaluate import as_posts, evaluate, make_post
+from tests.synthetic import sprite
+
+MAGENTA = (255, 0, 255)
+
+
+def magenta_sprite() -> np.ndarray:
+    return np.asarray(sprite((40, 40), (8, 8, 32, 32), MAGENTA))
+
+
+def test_a_post_is_an_opaque_picture_holding_the_sprite():
+    posts = [make_post(magenta_sprite(), np.random.default_rng(seed)) for seed in range(12)]
+    formats = set()
+    for data in posts:
+        img = Image.open(io.BytesIO(data))
+        formats.add(img.format)
+        assert img.mode == "RGB" and min(img.size) >= 160 and max(img.size) <= 480 * 16 / 9 + 1
+        pixels = np.asarray(img).reshape(-1, 3).astype(int)
+        near_magenta = (np.abs(pixels - MAGENTA).sum(1) < 90).mean()
+        # the ellipse fills 79% of its box, which spans 50-95% of the short side: 11-71% of the post
+        assert 0.03 < near_magenta < 0.75
+    assert formats == {"PNG", "JPEG"}
+    again = make_post(magenta_sprite(), np.random.default_rng(0))
+    assert again == posts[0]  # a seed gives the same post
+
+
+def test_posts_keep_their_labels_and_go_through_the_bots_framing(tiny_dataset):
+    data = load_split(tiny_dataset, "family-holdout")
+    test = data.parts["test"][:10]
+    posted = as_posts(data, test)
+    assert posted.images.shape == (10, 128, 128, 4) and posted.images.dtype == np.uint8
+    assert posted.parts["test"].tolist() == list(range(10))
+    assert posted.labels.num.tolist() == data.labels.num[test].tolist()
+    assert (posted.labels.types == data.labels.types[test]).all()
+
+
+def test_evaluate_on_posts_says_so(tiny_checkpoint, tiny_dataset):
+    clean = evaluate(tiny_checkpoint, tiny_dataset)
+    posts = evaluate(tiny_checkpoint, tiny_dataset, posts=True)
+    assert posts["posts"] and not clean["posts"]
+    assert posts["test_images"] == clean["test_images"]
+    assert posts["models"]["neuralmon"] != clean["models"]["neuralmon"]

@@ -45,36 +45,37 @@ def crop_plain_background(img: Image.Image) -> Image.Image:
     background; any other picture (transparent, busy border, blank) unchanged."""
     if img.getchannel("A").getextrema()[0] < 255:
         return img  # transparency already says where the subject is
-    rgb, step = _sampled_rgb(img)
+    rgb = _sampled_rgb(img)
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     background = np.median(border, axis=0).astype(np.int16)
     if (_distance(border, background) <= PLAIN_TOLERANCE).mean() < PLAIN_BORDER_SHARE:
         return img
-    box = _subject_box(img, rgb, step, background)
+    box = _subject_box(img, rgb, background)
     if box is None:
         return img
     rough = img.crop(box)  # found on sampled pixels; a second look at the crop is exact or close
-    finer = _subject_box(rough, *_sampled_rgb(rough), background)
+    finer = _subject_box(rough, _sampled_rgb(rough), background)
     return rough.crop(finer) if finer else rough
 
 
-def _sampled_rgb(img: Image.Image) -> tuple[np.ndarray, int]:
-    """Every ``step``-th pixel, at most 512 a side (the box needs no more): (rgb, step)."""
-    step = max(1, math.ceil(max(img.size) / 512))
+def _sampled_rgb(img: Image.Image) -> np.ndarray:
+    """The RGB pixels, every n-th one when a side exceeds 512 (the box needs no more)."""
+    step = math.ceil(max(img.size) / 512)
     if step > 1:
         img = img.resize((max(1, img.width // step), max(1, img.height // step)), Image.NEAREST)
-    return np.asarray(img.convert("RGB"), dtype=np.int16), step
+    return np.asarray(img.convert("RGB"), dtype=np.int16)
 
 
 def _subject_box(
-    img: Image.Image, rgb: np.ndarray, step: int, background: np.ndarray
+    img: Image.Image, rgb: np.ndarray, background: np.ndarray
 ) -> tuple[int, int, int, int] | None:
-    """The box of ``img`` around the pixels of ``rgb`` that differ from ``background``,
-    widened by one sample on each side when sampled (an edge can fall between samples)."""
+    """The box of ``img`` around the pixels of ``rgb`` (``img``'s pixels, maybe sampled) that
+    differ from ``background``, one sample wider on each side when sampled (an edge can fall
+    between samples)."""
     ys, xs = np.nonzero(_distance(rgb, background) > PLAIN_TOLERANCE)
     if not len(ys):
         return None
-    pad = 1 if step > 1 else 0
+    pad = 1 if rgb.shape[:2] != (img.height, img.width) else 0
     fx, fy = img.width / rgb.shape[1], img.height / rgb.shape[0]
     return (
         max(0, math.floor((xs.min() - pad) * fx)),

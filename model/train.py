@@ -104,8 +104,6 @@ class TrainingBatches(torch.utils.data.Dataset):
         return math.ceil(len(self.order) / self.batch_size)
 
     def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if not 0 <= step < len(self):
-            raise IndexError(step)
         idx = np.sort(self.order[step * self.batch_size : (step + 1) * self.batch_size])
         state = np.random.SeedSequence([self.seed, self.epoch, step]).generate_state(2)
         g = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))

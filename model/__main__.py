@@ -118,6 +118,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         species_weight=args.species_weight,
         patience=args.patience,
         repeat_single=args.repeat_single,
+        post_share=args.post_share,
         time_budget=args.time_budget,
         holdout_style=args.holdout_style,
         max_species=args.max_species,
@@ -293,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults.repeat_single,
         help="per epoch, repeat images that are alone in their source file (art, box sprites)",
+    )
+    train.add_argument(
+        "--post-share",
+        type=float,
+        default=defaults.post_share,
+        help="of training images, the share framed like a post on a busy background",
     )
     train.add_argument("--time-budget", type=float, help="minutes; stops and keeps the best epoch")
     train.add_argument("--holdout-style", help="never train on this style; test on it")

@@ -28,6 +28,7 @@ from torchvision.transforms.v2.functional import gaussian_blur
 
 from model import pokedex
 from model.data.build import read_dataset
+from model.images import MARGIN
 
 SPLITS = ("family-holdout", "species-holdout", "all")
 # Hold-out protocols are measured on Gens I-V (species 1..649), as in GUIDE §2 and §5.
@@ -38,6 +39,9 @@ EVAL_BACKGROUND = (1.0, 1.0, 1.0)  # white: how most sprites are posted
 # Evaluation and prediction show the subject at 90% of its stored framing: nearer the middle of
 # the scales training sees (55-105%). Chosen on validation files (+0.3 to +1.0 species top-1).
 VIEW_SCALE = 0.9
+# Of training images, the share framed like a post with a busy background: a wide picture shown
+# whole, its subject smaller than any sprite framing (``_post_framing``).
+POST_SHARE = 0.3
 
 
 def assign(num: int, family: int, file: str, split: str) -> str:
@@ -181,23 +185,47 @@ def random_backgrounds(n: int, size: int, g: torch.Generator) -> torch.Tensor:
     return kinds[choice, torch.arange(n)].clamp(0, 1)
 
 
-def _random_affine(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Scale (the subject fills 55-105% of the frame), shift, small rotation, horizontal flip."""
+def _random_affine(
+    x: torch.Tensor, g: torch.Generator, post_share: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale (the subject fills 55-105% of the frame), shift, small rotation, horizontal flip;
+    ``post_share`` of the images framed instead as a post is (``_post_framing``), upright.
+    Returns the images and each one's canvas half-extents (x, y) in [-1, 1] units."""
     n = len(x)
     scale = torch.empty(n).uniform_(0.55, 1.05, generator=g)
     angle = torch.empty(n).uniform_(-12, 12, generator=g) * math.pi / 180
     flip = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
     shift = torch.empty(n, 2).uniform_(-1, 1, generator=g) * (1.05 - scale).unsqueeze(1)
+    canvas = torch.full((n, 2), math.inf)
+    post = torch.rand(n, generator=g) < post_share
+    if post.any():
+        scale[post], centre, canvas[post] = _post_framing(int(post.sum()), g)
+        angle[post] = 0  # upright, and so inside its canvas
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack(
-        [
-            torch.stack([cos * flip, -sin, shift[:, 0]], 1),
-            torch.stack([sin * flip, cos, shift[:, 1]], 1),
-        ],
-        1,
-    )
+    matrix = torch.stack([torch.stack([cos * flip, -sin], 1), torch.stack([sin * flip, cos], 1)], 1)
+    if post.any():  # the subject's centre (input 0) lands on ``centre``: input = A @ output + t
+        shift[post] = -(matrix[post] @ centre.unsqueeze(2)).squeeze(2)
+    theta = torch.cat([matrix, shift.unsqueeze(2)], 2)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    moved = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return moved, canvas
+
+
+def _post_framing(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """How a post with a busy background reaches the network: the whole picture, of aspect up to
+    16:9, framed like a sprite (a 4% margin, then ``VIEW_SCALE``), the subject spanning 50-95% of
+    its shorter side anywhere on it (as ``model.evaluate.make_post`` draws them). Returns the
+    subject's scale (of the stored framing), its centre and the canvas half-extents."""
+    long = VIEW_SCALE / (1 + 2 * MARGIN)
+    aspect = torch.empty(n).uniform_(1, 16 / 9, generator=g)
+    wide = torch.rand(n, generator=g) < 0.5
+    canvas = torch.stack(
+        [torch.where(wide, long, long / aspect), torch.where(wide, long / aspect, long)], 1
+    )
+    content = torch.empty(n).uniform_(0.5, 0.95, generator=g) * canvas.min(1).values
+    room = (canvas - content.unsqueeze(1)).clamp(min=0)
+    centre = (torch.rand(n, 2, generator=g) * 2 - 1) * room
+    return content * (1 + 2 * MARGIN), centre, canvas
 
 
 def _pixelate(x: torch.Tensor, mask: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -221,12 +249,22 @@ def _jpeg(rgb: torch.Tensor, mask: torch.Tensor, g: torch.Generator) -> torch.Te
     return rgb
 
 
-def augment(rgba_uint8: np.ndarray | torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+def augment(
+    rgba_uint8: np.ndarray | torch.Tensor,
+    size: int,
+    g: torch.Generator,
+    post_share: float = POST_SHARE,
+) -> torch.Tensor:
     """The training view of a batch: framing, backgrounds and artefacts vary; hues never do."""
     n = len(rgba_uint8)
-    x = _random_affine(to_float(rgba_uint8, size), g)
+    x, canvas = _random_affine(to_float(rgba_uint8, size), g, post_share)
     x = _pixelate(x, torch.rand(n, generator=g) < 0.15, g)
     rgb = composite(x, random_backgrounds(n, size, g))
+    centres = torch.linspace(-1 + 1 / size, 1 - 1 / size, size)
+    outside = (centres.abs().view(1, 1, size) > canvas[:, 0].view(n, 1, 1)) | (
+        centres.abs().view(1, size, 1) > canvas[:, 1].view(n, 1, 1)
+    )
+    rgb = torch.where(outside.unsqueeze(1), 1.0, rgb)  # a post's letterbox is white, as predicted
     # brightness and contrast move a little; hue and saturation are left alone (colour is type)
     contrast = torch.empty(n, 1, 1, 1).uniform_(0.85, 1.15, generator=g)
     brightness = torch.empty(n, 1, 1, 1).uniform_(-0.08, 0.08, generator=g)

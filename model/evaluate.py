@@ -8,7 +8,8 @@ always-Water, and the 2017 network trained on the same split by the same code (`
 
 ``--posts`` first turns every test image into a synthetic post (``make_post``: the sprite
 scaled onto a background, saved as PNG or JPEG) and reads it back the way the bot does
-(``Predictor.prepare``): the measure for images as people post them.
+(``Predictor.prepare``, the most confident of its views): the measure for images as people
+post them.
 """
 
 from __future__ import annotations
@@ -90,16 +91,28 @@ def make_post(rgba: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def as_posts(data: SplitData, indices: np.ndarray) -> SplitData:
-    """The images ``indices`` as synthetic posts read back by the bot's framing step: a new
-    SplitData whose test part is those posts, in order (the same posts every run)."""
+    """The images ``indices`` as synthetic posts read back by the bot's framing step, the same
+    posts every run: a SplitData of every view of every post (``Predictor.prepare``), in order,
+    whose test part is each post's first view (``predict_posts`` reads them)."""
     from model.predict import Predictor
 
     rng = np.random.default_rng(0)
-    images = np.stack(
-        [Predictor.prepare(make_post(data.images[i], rng)).pixels[0] for i in indices]
-    )
-    labels = Labels(**{f.name: getattr(data.labels, f.name)[indices] for f in fields(Labels)})
-    return SplitData(images, labels, {"test": np.arange(len(indices))})
+    views = [Predictor.prepare(make_post(data.images[i], rng)).pixels for i in indices]
+    rows = np.repeat(np.asarray(indices), [len(v) for v in views])
+    labels = Labels(**{f.name: getattr(data.labels, f.name)[rows] for f in fields(Labels)})
+    first = np.cumsum([0] + [len(v) for v in views[:-1]])
+    return SplitData(np.concatenate(views), labels, {"test": first})
+
+
+def predict_posts(
+    model, posts: SplitData, size: int, flip: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each post of ``as_posts`` read as the bot reads it: the mean over its views."""
+    owner = np.zeros(len(posts.images), int)
+    owner[posts.parts["test"][1:]] = 1
+    type_p, species_p = predict_indices(model, posts, np.arange(len(owner)), size, flip)
+    _, type_p, species_p = group_mean(np.cumsum(owner), type_p, species_p)
+    return type_p, species_p
 
 
 def evaluate(
@@ -118,6 +131,11 @@ def evaluate(
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
 
+    def predictions(net, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if posts:
+            return predict_posts(net, data, size, flip)
+        return predict_indices(net, data, test, size, flip)
+
     def scores(type_p, species_p, thr, has_species_head: bool = True) -> dict:
         out = {}
         for name, score in (("per_species", score_species), ("per_image", score_images)):
@@ -127,7 +145,7 @@ def evaluate(
             out[name] = {k: m[k] for k in keep}
         return out
 
-    type_p, species_p = predict_indices(model, data, test, info["input_size"], flip)
+    type_p, species_p = predictions(model, info["input_size"])
     report = {
         "checkpoint": str(checkpoint_path),
         "split": cfg["split"],
@@ -151,9 +169,7 @@ def evaluate(
         base_cfg = base_info["meta"]["config"]
         if (base_cfg["split"], base_cfg["holdout_style"]) != (cfg["split"], cfg["holdout_style"]):
             raise ValueError("the baseline was trained on another split")
-        base_type, base_species = predict_indices(
-            base_model, data, test, base_info["input_size"], flip
-        )
+        base_type, base_species = predictions(base_model, base_info["input_size"])
         report["models"]["net2017"] = scores(base_type, base_species, base_info["threshold"])
 
     report["per_style"] = {}

@@ -19,6 +19,13 @@ ALPHA_THRESHOLD = 16
 # background: it is cropped to what stands out, as a sprite is cropped along its alpha.
 PLAIN_TOLERANCE = 32  # per channel, of 255
 PLAIN_BORDER_SHARE = 0.9  # of the border's pixels that must be the background colour
+MARGIN = 0.04  # around the subject of a framed sprite, a fraction of the side
+# A picture on a busy background is also read through crops of 80% of its shorter side, and the
+# views' predictions averaged. Chosen on validation posts: busy ones 55% -> 74% species top-1
+# (keeping the surest view instead: 73%; crops of 70%: 71-72%; adding crops of 50%: lower).
+# The picture is first reduced, keeping at least ZOOM_DETAIL pixels on its shorter side.
+ZOOM = 0.8
+ZOOM_DETAIL = 256
 
 
 def to_rgba(img: Image.Image) -> Image.Image:
@@ -40,22 +47,49 @@ def crop_to_content(img: Image.Image) -> Image.Image | None:
     return img.crop(box) if box else None
 
 
-def crop_plain_background(img: Image.Image) -> Image.Image:
-    """An opaque RGBA picture on a plain background, cropped to what differs from that
-    background; any other picture (transparent, busy border, blank) unchanged."""
+def subject_views(img: Image.Image, zoom: bool = True) -> list[Image.Image]:
+    """Where the subject of an RGBA picture may be, the whole picture first. A transparent
+    picture is one view (its alpha says where the subject is), as is one on a plain background,
+    cropped to what differs from that background (as a sprite is cropped along its alpha). One on
+    a busy background is read whole and, with ``zoom``, through crops of its parts (``ZOOM``)."""
     if img.getchannel("A").getextrema()[0] < 255:
-        return img  # transparency already says where the subject is
+        return [img]
     rgb = _sampled_rgb(img)
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     background = np.median(border, axis=0).astype(np.int16)
     if (_distance(border, background) <= PLAIN_TOLERANCE).mean() < PLAIN_BORDER_SHARE:
-        return img
+        return [img, *_zoomed_crops(img)] if zoom else [img]
     box = _subject_box(img, rgb, background)
     if box is None:
-        return img
+        return [img]  # blank
     rough = img.crop(box)  # found on sampled pixels; a second look at the crop is exact or close
     finer = _subject_box(rough, _sampled_rgb(rough), background)
-    return rough.crop(finer) if finer else rough
+    return [rough.crop(finer) if finer else rough]
+
+
+def _zoomed_crops(img: Image.Image) -> list[Image.Image]:
+    """Squares of the shorter side along a wide (or tall) picture, then squares of ``ZOOM``
+    times that side on a grid: 4 of them on a square picture, 8 on a wide one."""
+    step = min(img.size) // ZOOM_DETAIL
+    if step > 1:  # the crops are framed at a lower resolution anyway
+        img = img.reduce(step)
+    wide = max(img.size) / min(img.size) > 1.15
+    squares = _grid(img, 1.0, 3, 1) if wide else []
+    return squares + _grid(img, ZOOM, 4 if wide else 2, 2)
+
+
+def _grid(img: Image.Image, share: float, along: int, across: int) -> list[Image.Image]:
+    """Squares of ``share`` times the shorter side, ``along`` x ``across`` the long and the
+    short side, evenly spaced from edge to edge."""
+    w, h = img.size
+    side = max(1, round(min(w, h) * share))
+    crops = []
+    for a in np.linspace(0, 1, along):
+        for b in np.linspace(0, 1, across):
+            x, y = (a, b) if w >= h else (b, a)
+            left, top = round(x * (w - side)), round(y * (h - side))
+            crops.append(img.crop((left, top, left + side, top + side)))
+    return crops
 
 
 def _sampled_rgb(img: Image.Image) -> np.ndarray:
@@ -92,7 +126,7 @@ def _distance(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2])
 
 
-def pad_to_square(img: Image.Image, margin: float = 0.04) -> Image.Image:
+def pad_to_square(img: Image.Image, margin: float = MARGIN) -> Image.Image:
     """Centre on a transparent square canvas with ``margin`` (a fraction of the side) around."""
     side = round(max(img.size) * (1 + 2 * margin))
     canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))

@@ -21,7 +21,7 @@ from PIL import Image
 
 from model import checkpoint, pokedex
 from model.dataset import model_input
-from model.images import ImageError, crop_plain_background, decode_frames, prepare_sprite
+from model.images import ImageError, decode_frames, prepare_sprite, subject_views
 from model.net import Probabilities, TypeSpeciesNet, frozen
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -61,9 +61,12 @@ class Prediction:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """An image decoded and framed: uint8 [frames, 128, 128, 4]."""
+    """An image decoded and framed: uint8 [n, 128, 128, 4], the frames of an animation or, with
+    ``views``, views of a still picture on a busy background (the whole, then zoomed crops).
+    Their predictions are averaged."""
 
     pixels: np.ndarray
+    views: bool = False
 
 
 class Network(Protocol):
@@ -123,14 +126,16 @@ class Predictor:
     @staticmethod
     def prepare(image: bytes | Image.Image) -> Prepared:
         """Decode, check limits, frame each frame like the training data. Raises ImageError."""
-        frames = []
-        for frame in decode_frames(image):
-            sprite = prepare_sprite(crop_plain_background(frame), STORED_SIZE)
-            if sprite is not None:
-                frames.append(np.asarray(sprite, dtype=np.uint8))
-        if not frames:
+        frames = decode_frames(image)
+        if len(frames) == 1:  # a still picture: a busy one is read through several views
+            pictures = subject_views(frames[0])
+        else:
+            pictures = [subject_views(frame, zoom=False)[0] for frame in frames]
+        framed = [prepare_sprite(picture, STORED_SIZE) for picture in pictures]
+        framed = [np.asarray(f, dtype=np.uint8) for f in framed if f is not None]
+        if not framed:
             raise ImageError("the image is fully transparent")
-        return Prepared(np.stack(frames))
+        return Prepared(np.stack(framed), views=len(frames) == 1 and len(framed) > 1)
 
     def predict(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
         return self.predict_prepared([self.prepare(image) for image in images])
@@ -144,7 +149,8 @@ class Predictor:
         for p in prepared:
             n = len(p.pixels)
             out.append(self._prediction(type_p[start : start + n].mean(0),
-                                        species_p[start : start + n].mean(0), n))  # fmt: skip
+                                        species_p[start : start + n].mean(0),
+                                        1 if p.views else n))  # fmt: skip
             start += n
         return out
 

@@ -25,7 +25,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from model import checkpoint, net, pokedex
-from model.dataset import MEAN, STD, SplitData, augment, load_split, training_pool
+from model.dataset import (
+    MEAN,
+    POST_SHARE,
+    STD,
+    SplitData,
+    augment,
+    load_split,
+    training_pool,
+)
 from model.evaluate import predict_indices
 from model.metrics import score_images, tune_threshold
 
@@ -49,6 +57,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     patience: int = 4
     repeat_single: int = 1  # epochs see single-image styles this many times
+    post_share: float = POST_SHARE  # of training images framed like a post on a busy background
     time_budget: float | None = None  # minutes
     holdout_style: str | None = None
     max_species: int | None = None
@@ -96,9 +105,10 @@ class TrainingBatches(torch.utils.data.Dataset):
         size: int,
         seed: int,
         epoch: int,
+        post_share: float = POST_SHARE,
     ):
         self.images, self.order, self.batch_size, self.size = images, order, batch_size, size
-        self.seed, self.epoch = seed, epoch
+        self.seed, self.epoch, self.post_share = seed, epoch, post_share
 
     def __len__(self) -> int:
         return math.ceil(len(self.order) / self.batch_size)
@@ -107,7 +117,7 @@ class TrainingBatches(torch.utils.data.Dataset):
         idx = np.sort(self.order[step * self.batch_size : (step + 1) * self.batch_size])
         state = np.random.SeedSequence([self.seed, self.epoch, step]).generate_state(2)
         g = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-        return torch.from_numpy(idx), augment(self.images[idx], self.size, g)
+        return torch.from_numpy(idx), augment(self.images[idx], self.size, g, self.post_share)
 
 
 def validation_score(split: str, metrics: dict, species_head: bool = True) -> float:
@@ -168,7 +178,13 @@ def train(cfg: TrainConfig) -> dict:
         model.train()
         batches = torch.utils.data.DataLoader(
             TrainingBatches(
-                data.images, rng.permutation(pool), cfg.batch_size, cfg.input_size, cfg.seed, epoch
+                data.images,
+                rng.permutation(pool),
+                cfg.batch_size,
+                cfg.input_size,
+                cfg.seed,
+                epoch,
+                cfg.post_share,
             ),
             batch_size=None,  # the dataset yields whole batches
             num_workers=workers,

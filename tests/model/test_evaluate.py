@@ -36,10 +36,14 @@ def test_posts_keep_their_labels_and_go_through_the_bots_framing(tiny_dataset):
     data = load_split(tiny_dataset, "family-holdout")
     test = data.parts["test"][:10]
     posted = as_posts(data, test)
-    assert posted.images.shape == (10, 128, 128, 4) and posted.images.dtype == np.uint8
-    assert posted.parts["test"].tolist() == list(range(10))
-    assert posted.labels.num.tolist() == data.labels.num[test].tolist()
-    assert (posted.labels.types == data.labels.types[test]).all()
+    first = posted.parts["test"]
+    assert posted.images.shape[1:] == (128, 128, 4) and posted.images.dtype == np.uint8
+    assert len(first) == 10 and first[0] == 0 and (np.diff(first) >= 1).all()
+    views = np.diff([*first, len(posted.images)])
+    assert set(views) <= {1, 5, 12} and len(set(views)) > 1  # plain ones, busy square or wide
+    owner = np.repeat(np.arange(10), views)  # every view keeps its post's labels
+    assert posted.labels.num.tolist() == data.labels.num[test][owner].tolist()
+    assert (posted.labels.types == data.labels.types[test][owner]).all()
 
 
 def test_evaluate_on_posts_says_so(tiny_checkpoint, tiny_dataset):

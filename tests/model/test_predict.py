@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from model.__main__ import main
-from model.images import ImageError
+from model.images import ImageError, subject_views
 from model.predict import Predictor
 from tests.synthetic import (
     encoded,
@@ -198,25 +198,59 @@ def _on_canvas(
 
 @pytest.mark.parametrize("fill", [(255, 255, 255, 255), (30, 140, 60, 255)])
 def test_a_post_on_a_plain_background_is_cropped_to_its_subject(fill):
-    from model.images import crop_plain_background
-
     post = _on_canvas((320, 180), (200, 20), fill)
-    assert crop_plain_background(post).size == (40, 30)
+    assert [view.size for view in subject_views(post)] == [(40, 30)]
     jpeg = Image.open(io.BytesIO(encoded(post.convert("RGB"), "JPEG", quality=60)))
-    box = crop_plain_background(jpeg.convert("RGBA"))
+    [box] = subject_views(jpeg.convert("RGBA"))
     assert 40 <= box.width <= 48 and 30 <= box.height <= 38  # JPEG rings within its 8 px blocks
     huge = _on_canvas((3000, 2000), (2500, 1200), fill)
-    assert crop_plain_background(huge).size == (40, 30)  # found on samples, then refined
+    assert [view.size for view in subject_views(huge)] == [(40, 30)]  # sampled, then refined
 
 
-def test_other_pictures_are_left_as_they_are():
-    from model.images import crop_plain_background
-
+def test_transparent_and_blank_pictures_are_one_view_as_they_are():
     transparent = sprite()
-    busy = _on_canvas((200, 200), (50, 50), None, noise=True)
     blank = Image.new("RGBA", (100, 100), (255, 255, 255, 255))
-    for img in (transparent, busy, blank):
-        assert crop_plain_background(img) is img
+    busy = _on_canvas((200, 200), (50, 50), None, noise=True)
+    for img in (transparent, blank):
+        assert subject_views(img) == [img]
+    assert subject_views(busy, zoom=False) == [busy]
+
+
+@pytest.mark.parametrize(
+    ("size", "squares", "zoomed", "side"),
+    [
+        ((200, 200), 0, 4, 160),
+        ((320, 180), 3, 8, 144),
+        ((180, 320), 3, 8, 144),
+        ((2000, 1100), 3, 8, 220),
+    ],
+)
+def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, squares, zoomed, side):
+    busy = _on_canvas(size, (10, 10), None, noise=True)
+    whole, *crops = subject_views(busy)
+    assert whole is busy and len(crops) == squares + zoomed
+    assert all(c.width == c.height for c in crops)
+    # 80% of the shorter side; a large picture's from a copy reduced to 275 px on that side
+    assert [c.width for c in crops[squares:]] == [side] * zoomed
+    assert len({c.tobytes() for c in crops}) == len(crops)  # each shows another part
+
+
+def test_a_busy_still_picture_is_read_as_the_mean_of_its_views(predictor):
+    busy = png_bytes(_on_canvas((320, 180), (200, 20), None, noise=True))
+    prepared = Predictor.prepare(busy)
+    assert prepared.views and prepared.pixels.shape == (12, 128, 128, 4)
+    animated = Predictor.prepare(_animated())
+    assert not animated.views and len(animated.pixels) == 3  # frames, not zoomed
+
+    class SpeciesByView:  # each view sure of another species
+        def __call__(self, images):
+            species = np.zeros((len(images), len(predictor.species)))
+            species[np.arange(len(images)), np.arange(len(images)) % 3] = 1
+            return np.full((len(images), 18), 0.5), species
+
+    [prediction] = Predictor(predictor.info, SpeciesByView()).predict_prepared([prepared])
+    assert [s.p for s in prediction.species[:3]] == pytest.approx([4 / 12] * 3)
+    assert prediction.frames == 1  # one picture, however many views
 
 
 def test_a_sprite_posted_on_white_reads_like_the_sprite(predictor):

@@ -136,6 +136,43 @@ def test_augment_is_seeded_and_keeps_the_shape(tiny_dataset):
     assert not torch.allclose(a, c)
 
 
+def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
+    from model.dataset import _random_affine, to_float
+
+    opaque = np.full((64, 8, 8, 4), 255, np.uint8)  # a subject filling its stored framing
+    g = torch.Generator().manual_seed(0)
+    sprites, canvas = _random_affine(to_float(opaque, 48), g, post_share=0.0)
+    posts, post_canvas = _random_affine(to_float(opaque, 48), g, post_share=1.0)
+    assert torch.isinf(canvas).all()
+    assert (post_canvas < 1).all() and (post_canvas.max(1).values > 0.8).all()
+    aspect = post_canvas.max(1).values / post_canvas.min(1).values
+    assert (aspect >= 1).all() and (aspect <= 16 / 9 + 1e-6).all()
+    # the subject stays on its canvas (a pixel of slack for the resampling)...
+    centres = torch.linspace(-1 + 1 / 48, 1 - 1 / 48, 48)
+    slack = 2 / 48
+    outside = (centres.abs().view(1, 1, 48) > post_canvas[:, 0].view(-1, 1, 1) + slack) | (
+        centres.abs().view(1, 48, 1) > post_canvas[:, 1].view(-1, 1, 1) + slack
+    )
+    assert posts[:, 3][outside].max() < 0.05
+    # ...its side at most 95% of the canvas' shorter one: smaller than sprites are framed
+    area, sprite_area = posts[:, 3].mean((1, 2)), sprites[:, 3].mean((1, 2))
+    assert area.median() < sprite_area.median() and area.min() < sprite_area.min() / 2
+    assert (area <= (0.95 * post_canvas.min(1).values) ** 2 * 1.2).all()
+
+
+def test_augmented_posts_are_letterboxed_in_white(tiny_dataset):
+    from model.dataset import MEAN, STD, augment
+
+    batch = load_split(tiny_dataset, "all").images[:32]
+    unnormalise = torch.tensor(STD).view(1, 3), torch.tensor(MEAN).view(1, 3)
+    corners = {}
+    for share in (0.0, 1.0):
+        x = augment(batch, 32, torch.Generator().manual_seed(5), post_share=share)
+        corners[share] = x[:, :, 0, 0] * unnormalise[0] + unnormalise[1]
+    assert (corners[1.0] > 0.6).all()  # white, give or take brightness, contrast and JPEG
+    assert not (corners[0.0] > 0.6).all()  # a background
+
+
 def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
     from model.dataset import MEAN, STD, model_input
 

@@ -29,6 +29,10 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"
 STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in training
 # The species head's top probability from which we name the species (see model/REPORT.md).
 SPECIES_CONFIDENCE = 0.6
+# A busy picture's views (``Prepared.views``) are averaged, and the views of its background dilute
+# that mean: its species is named when one view is this sure of the averaged top species. On
+# validation posts: 48% of busy posts named, 98.0% of them rightly (the mean over 0.6: 8%).
+VIEW_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +151,20 @@ class Predictor:
         type_p, species_p = self.network(model_input(pixels, self.input_size))
         out, start = [], 0
         for p in prepared:
-            n = len(p.pixels)
-            out.append(self._prediction(type_p[start : start + n].mean(0),
-                                        species_p[start : start + n].mean(0),
-                                        1 if p.views else n))  # fmt: skip
-            start += n
+            end = start + len(p.pixels)
+            types, species, start = type_p[start:end], species_p[start:end], end
+            mean = species.mean(0)
+            if p.views:  # one picture, named when one view is sure of what the views choose
+                confident = species[:, mean.argmax()].max() >= VIEW_CONFIDENCE
+            else:
+                confident = mean.max() >= SPECIES_CONFIDENCE
+            frames = 1 if p.views else len(p.pixels)
+            out.append(self._prediction(types.mean(0), mean, frames, confident))
         return out
 
-    def _prediction(self, type_p: np.ndarray, species_p: np.ndarray, frames: int) -> Prediction:
+    def _prediction(
+        self, type_p: np.ndarray, species_p: np.ndarray, frames: int, confident: bool
+    ) -> Prediction:
         order = np.argsort(-type_p)
         types = tuple(TypeScore(self.types[i], float(type_p[i])) for i in order)
         typing = (types[0].type,) + ((types[1].type,) if types[1].p >= self.threshold else ())
@@ -163,4 +173,4 @@ class Predictor:
             SpeciesScore(self.species[i], self._dex[self.species[i]].name, float(species_p[i]))
             for i in top
         )
-        return Prediction(types, typing, species, species[0].p >= SPECIES_CONFIDENCE, frames)
+        return Prediction(types, typing, species, bool(confident), frames)

@@ -222,7 +222,7 @@ def test_transparent_and_blank_pictures_are_one_view_as_they_are():
         ((200, 200), 0, 4, 160),
         ((320, 180), 3, 8, 144),
         ((180, 320), 3, 8, 144),
-        ((2000, 1100), 3, 8, 220),
+        ((2000, 1100), 3, 8, 147),
     ],
 )
 def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, squares, zoomed, side):
@@ -230,7 +230,7 @@ def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, squares, zo
     whole, *crops = subject_views(busy)
     assert whole is busy and len(crops) == squares + zoomed
     assert all(c.width == c.height for c in crops)
-    # 80% of the shorter side; a large picture's from a copy reduced to 275 px on that side
+    # 80% of the shorter side; a large picture's from a copy reduced to 183 px on that side
     assert [c.width for c in crops[squares:]] == [side] * zoomed
     assert len({c.tobytes() for c in crops}) == len(crops)  # each shows another part
 
@@ -251,6 +251,26 @@ def test_a_busy_still_picture_is_read_as_the_mean_of_its_views(predictor):
     [prediction] = Predictor(predictor.info, SpeciesByView()).predict_prepared([prepared])
     assert [s.p for s in prediction.species[:3]] == pytest.approx([4 / 12] * 3)
     assert prediction.frames == 1  # one picture, however many views
+    assert prediction.species_confident  # a view is sure of it, though the mean is 33%
+
+
+def test_a_busy_picture_is_named_only_when_one_view_is_sure(predictor):
+    prepared = Predictor.prepare(png_bytes(_on_canvas((200, 200), (80, 80), None, noise=True)))
+
+    class Unsure:  # every view 80% sure of the same species: under the bar for views
+        def __call__(self, images):
+            species = np.full((len(images), len(predictor.species)), 0.2 / len(predictor.species))
+            species[:, 7] += 0.8
+            return np.full((len(images), 18), 0.5), species
+
+    [prediction] = Predictor(predictor.info, Unsure()).predict_prepared([prepared])
+    assert prediction.species[0].num == predictor.species[7] and prediction.species[0].p > 0.8
+    assert not prediction.species_confident
+    # the same probabilities from one clean sprite pass the usual bar
+    [sprite_reading] = Predictor(predictor.info, Unsure()).predict_prepared(
+        [Predictor.prepare(png_bytes(RED))]
+    )
+    assert sprite_reading.species_confident
 
 
 def test_a_sprite_posted_on_white_reads_like_the_sprite(predictor):

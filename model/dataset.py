@@ -39,8 +39,9 @@ EVAL_BACKGROUND = (1.0, 1.0, 1.0)  # white: how most sprites are posted
 # Evaluation and prediction show the subject at 90% of its stored framing: nearer the middle of
 # the scales training sees (55-105%). Chosen on validation files (+0.3 to +1.0 species top-1).
 VIEW_SCALE = 0.9
-# Of training images, the share framed like a post with a busy background: a wide picture shown
-# whole, its subject smaller than any sprite framing (``_post_framing``).
+# Of training images, the share framed like a post with a busy background: a picture up to 16:9
+# shown whole, its subject mostly smaller than sprites are framed (``_post_framing``). 0.3 was
+# chosen on validation posts and files, against 0 and 0.5 (model/REPORT.md, *Posts*).
 POST_SHARE = 0.3
 
 

@@ -8,8 +8,8 @@ always-Water, and the 2017 network trained on the same split by the same code (`
 
 ``--posts`` first turns every test image into a synthetic post (``make_post``: the sprite
 scaled onto a background, saved as PNG or JPEG) and reads it back the way the bot does
-(``Predictor.prepare``, the most confident of its views): the measure for images as people
-post them.
+(``Predictor.prepare``, then the mean over the views it makes of a busy picture): the measure
+for images as people post them.
 """
 
 from __future__ import annotations
@@ -108,10 +108,10 @@ def predict_posts(
     model, posts: SplitData, size: int, flip: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each post of ``as_posts`` read as the bot reads it: the mean over its views."""
-    owner = np.zeros(len(posts.images), int)
-    owner[posts.parts["test"][1:]] = 1
-    type_p, species_p = predict_indices(model, posts, np.arange(len(owner)), size, flip)
-    _, type_p, species_p = group_mean(np.cumsum(owner), type_p, species_p)
+    starts = np.zeros(len(posts.images), int)
+    starts[posts.parts["test"][1:]] = 1
+    type_p, species_p = predict_indices(model, posts, np.arange(len(starts)), size, flip)
+    _, type_p, species_p = group_mean(np.cumsum(starts), type_p, species_p)  # per post
     return type_p, species_p
 
 

@@ -1,7 +1,9 @@
 """Image preparation shared by the dataset build, training and prediction.
 
 Sprites come with transparency; the subject is cut out along its alpha, centred on a square
-canvas and scaled, so that every source style reaches the network framed the same way.
+canvas and scaled, so that every source style reaches the network framed the same way. A posted
+picture without transparency is cropped to its subject when its background is plain, and read
+whole and through zoomed crops when it is busy (``subject_views``).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class TrainingBatches(torch.utils.data.Dataset):
         size: int,
         seed: int,
         epoch: int,
-        post_share: float = POST_SHARE,
+        post_share: float,
     ):
         self.images, self.order, self.batch_size, self.size = images, order, batch_size, size
         self.seed, self.epoch, self.post_share = seed, epoch, post_share

@@ -212,7 +212,7 @@ def test_batches_are_the_same_however_many_workers_prepare_them(tiny_dataset):
     order = np.random.default_rng(0).permutation(data.parts["train"])
 
     def batches(workers: int, epoch: int = 1) -> list:
-        epoch_batches = TrainingBatches(data.images, order, 16, 32, seed=3, epoch=epoch)
+        epoch_batches = TrainingBatches(data.images, order, 16, 32, 3, epoch, post_share=0.5)
         return list(DataLoader(epoch_batches, batch_size=None, num_workers=workers))
 
     alone, shared = batches(0), batches(2)

@@ -8,7 +8,7 @@ always-Water, and the 2017 network trained on the same split by the same code (`
 
 ``--posts`` first turns every test image into a synthetic post (``make_post``: the sprite
 scaled onto a background, saved as PNG or JPEG) and reads it back the way the bot does
-(``Predictor.prepare``, then the mean over the views it makes of a busy picture): the measure
+(``Predictor.prepare``, then its views of a busy picture pooled, ``pool_views``): the measure
 for images as people post them.
 """
 
@@ -34,6 +34,7 @@ from model.metrics import (
     score_images,
     score_species,
 )
+from model.predict import Predictor, pool_views
 
 WATER = pokedex.TYPES.index("Water")
 TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")
@@ -94,8 +95,6 @@ def as_posts(data: SplitData, indices: np.ndarray) -> SplitData:
     """The images ``indices`` as synthetic posts read back by the bot's framing step, the same
     posts every run: a SplitData of every view of every post (``Predictor.prepare``), in order,
     whose test part is each post's first view (``predict_posts`` reads them)."""
-    from model.predict import Predictor
-
     rng = np.random.default_rng(0)
     views = [Predictor.prepare(make_post(data.images[i], rng)).pixels for i in indices]
     rows = np.repeat(np.asarray(indices), [len(v) for v in views])
@@ -107,12 +106,12 @@ def as_posts(data: SplitData, indices: np.ndarray) -> SplitData:
 def predict_posts(
     model, posts: SplitData, size: int, flip: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each post of ``as_posts`` read as the bot reads it: the mean over its views."""
-    starts = np.zeros(len(posts.images), int)
-    starts[posts.parts["test"][1:]] = 1
-    type_p, species_p = predict_indices(model, posts, np.arange(len(starts)), size, flip)
-    _, type_p, species_p = group_mean(np.cumsum(starts), type_p, species_p)  # per post
-    return type_p, species_p
+    """Each post of ``as_posts`` read as the bot reads it: its views pooled."""
+    type_p, species_p = predict_indices(model, posts, np.arange(len(posts.images)), size, flip)
+    cuts = posts.parts["test"][1:]  # where each post's views begin
+    views = zip(np.split(type_p, cuts), np.split(species_p, cuts), strict=True)
+    pooled = [pool_views(t, s) for t, s in views]
+    return np.stack([t for t, _ in pooled]), np.stack([s for _, s in pooled])
 
 
 def evaluate(

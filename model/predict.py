@@ -29,9 +29,10 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"
 STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in training
 # The species head's top probability from which we name the species (see model/REPORT.md).
 SPECIES_CONFIDENCE = 0.6
-# A busy picture's views (``Prepared.views``) are averaged, and the views of its background dilute
-# that mean: its species is named when one view is this sure of the averaged top species. On
-# validation posts: 48% of busy posts named, 97.7% of them rightly (the mean over 0.6: 8%).
+# A busy picture's views (``Prepared.views``) are pooled (``pool_views``), and the views of its
+# background dilute the pool: its species is named when one view is this sure of the pooled top
+# species. On validation posts: 48% of busy posts named, 97.7% of them rightly (the mean over
+# 0.6: 8%).
 VIEW_CONFIDENCE = 0.9
 
 
@@ -67,10 +68,20 @@ class Prediction:
 class Prepared:
     """An image decoded and framed: uint8 [n, 128, 128, 4], the frames of an animation or, with
     ``views``, views of a still picture on a busy background (the whole, then zoomed crops).
-    Their predictions are averaged."""
+    Frames' predictions are averaged, views' pooled (``pool_views``)."""
 
     pixels: np.ndarray
     views: bool = False
+
+
+def pool_views(type_p: np.ndarray, species_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One picture's (type, species) probabilities from its views': their mean, each view
+    weighted by its top species probability. Views of the background are unsure, so the views
+    that show the subject carry the reading (on validation posts, primary type of busy pictures
+    69.9% -> 76.4% against the plain mean, species 74.4% -> 74.8%)."""
+    weight = species_p.max(1, keepdims=True)
+    weight = weight / weight.sum()
+    return (weight * type_p).sum(0), (weight * species_p).sum(0)
 
 
 class Network(Protocol):
@@ -153,13 +164,14 @@ class Predictor:
         for p in prepared:
             end = start + len(p.pixels)
             types, species, start = type_p[start:end], species_p[start:end], end
-            mean = species.mean(0)
             if p.views:  # one picture, named when one view is sure of what the views choose
-                confident = species[:, mean.argmax()].max() >= VIEW_CONFIDENCE
+                type_mean, species_mean = pool_views(types, species)
+                confident = species[:, species_mean.argmax()].max() >= VIEW_CONFIDENCE
             else:
-                confident = mean.max() >= SPECIES_CONFIDENCE
+                type_mean, species_mean = types.mean(0), species.mean(0)
+                confident = species_mean.max() >= SPECIES_CONFIDENCE
             frames = 1 if p.views else len(p.pixels)
-            out.append(self._prediction(types.mean(0), mean, frames, confident))
+            out.append(self._prediction(type_mean, species_mean, frames, confident))
         return out
 
     def _prediction(

@@ -10,7 +10,7 @@ from PIL import Image
 
 from model.__main__ import main
 from model.images import ImageError, subject_views
-from model.predict import Predictor
+from model.predict import Predictor, pool_views
 from tests.synthetic import (
     encoded,
     many_frame_gif,
@@ -237,7 +237,7 @@ def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, squares, zo
     assert len({c.tobytes() for c in crops}) == len(crops)  # each shows another part
 
 
-def test_a_busy_still_picture_is_read_as_the_mean_of_its_views(predictor):
+def test_a_busy_still_picture_is_read_through_its_views_as_one_picture(predictor):
     busy = png_bytes(_on_canvas((320, 180), (200, 20), None, noise=True))
     prepared = Predictor.prepare(busy)
     assert prepared.views and prepared.pixels.shape == (12, 128, 128, 4)
@@ -254,6 +254,18 @@ def test_a_busy_still_picture_is_read_as_the_mean_of_its_views(predictor):
     assert [s.p for s in prediction.species[:3]] == pytest.approx([4 / 12] * 3)
     assert prediction.frames == 1  # one picture, however many views
     assert prediction.species_confident  # a view is sure of it, though the mean is 33%
+
+
+def test_views_are_pooled_by_how_sure_each_one_is():
+    types = np.array([[0.8, 0.1], [0.2, 0.6]])
+    species = np.array([[0.9, 0.1], [0.5, 0.5]])  # the subject's view, then an unsure one
+    pooled_types, pooled_species = pool_views(types, species)
+    weights = np.array([0.9, 0.5]) / 1.4
+    assert pooled_types == pytest.approx(weights @ types)  # [0.586, 0.279], the mean [0.5, 0.35]
+    assert pooled_species == pytest.approx(weights @ species)
+    assert pooled_species.sum() == pytest.approx(1.0)
+    one_view = pool_views(types[:1], species[:1])
+    assert one_view[0] == pytest.approx(types[0]) and one_view[1] == pytest.approx(species[0])
 
 
 def test_a_busy_picture_is_named_only_when_one_view_is_sure(predictor):

@@ -30,9 +30,9 @@ STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in t
 # The species head's top probability from which we name the species (see model/REPORT.md).
 SPECIES_CONFIDENCE = 0.6
 # A busy picture's views (``Prepared.views``) are pooled (``pool_views``), and the views of its
-# background dilute the pool: its species is named when one view is this sure of the pooled top
-# species. On validation posts: 48% of busy posts named, 97.7% of them rightly (the mean over
-# 0.6: 8%).
+# background still dilute the pool: its species is named when one view is this sure of the pooled
+# top species. On validation posts with the shipped weights: 45% of busy posts named, 97.9% of
+# them rightly (the pool over 0.6: 38%, 99.6%; chosen when views were averaged, see REPORT.md).
 VIEW_CONFIDENCE = 0.9
 
 

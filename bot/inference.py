@@ -1,8 +1,11 @@
 """The asynchronous face of the Predictor: decode off the loop, gather requests, run batches.
 
 Requests that arrive within ``max_wait`` of each other run as one batch in a worker thread, so
-the event loop never waits on decoding or on the network. The queue is bounded: when it is full,
-``classify`` raises ``Busy`` at once instead of letting requests pile up.
+the event loop never waits on decoding or on the network. A batch holds at most ``max_batch``
+rows of the network's input: an image counts its frames or views (a busy screenshot 12), so a
+burst of large images runs as several short batches instead of one long one. The queue is
+bounded: when it is full, ``classify`` raises ``Busy`` at once instead of letting requests pile
+up.
 """
 
 from __future__ import annotations
@@ -82,17 +85,24 @@ class InferenceQueue:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        held: _Request | None = None  # taken from the queue, too large for the batch before
         while True:
-            batch = [await self._queue.get()]
+            first = held or await self._queue.get()
+            batch, rows, held = [first], len(first.prepared.pixels), None
             deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch:
+            while rows < self.max_batch:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
                     break
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                    request = await asyncio.wait_for(self._queue.get(), timeout)
                 except TimeoutError:
                     break
+                if rows + len(request.prepared.pixels) > self.max_batch:
+                    held = request  # it opens the next batch
+                    break
+                batch.append(request)
+                rows += len(request.prepared.pixels)
             batch = [r for r in batch if not r.future.done()]  # skip requests given up on
             if not batch:
                 continue

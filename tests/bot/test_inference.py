@@ -25,8 +25,9 @@ class SlowPredictor:
         return [int(p.pixels[0, 0, 0, 0]) for p in prepared]
 
 
-def image(value: int) -> Prepared:
-    return Prepared(np.full((1, 4, 4, 4), value, np.uint8))
+def image(value: int, rows: int = 1) -> Prepared:
+    """``rows``: the frames of an animation, or the views of a busy picture."""
+    return Prepared(np.full((rows, 4, 4, 4), value, np.uint8), views=rows > 1)
 
 
 @pytest.fixture
@@ -56,6 +57,15 @@ async def test_batches_are_capped(make_queue):
     queue = make_queue(predictor, max_wait=0.05, max_batch=4)
     await asyncio.gather(*(queue.classify(image(i)) for i in range(10)))
     assert predictor.batches == [4, 4, 2]
+
+
+async def test_batches_count_the_frames_and_views_of_each_image(make_queue):
+    predictor = SlowPredictor()
+    queue = make_queue(predictor, max_wait=0.05, max_batch=32)
+    sizes = [12, 12, 12, 1, 40, 8]  # busy pictures, a sprite, one larger than a batch, a GIF
+    results = await asyncio.gather(*(queue.classify(image(i, n)) for i, n in enumerate(sizes)))
+    assert results == list(range(6))
+    assert predictor.batches == [2, 2, 1, 1]  # 24 rows, 12 + 1, 40 alone, 8
 
 
 async def test_a_full_queue_says_busy_at_once(make_queue):

@@ -3,7 +3,7 @@
     python benchmarks/inference.py [--checkpoint PATH] [--baseline PATH] [--runs 200]
 
 One image end to end (decode the posted bytes, frame, forward): latency p50 / p99; the same
-for 1280x720 JPEG screenshots, on a plain and on a busy background (read through 12 views).
+for 1280x720 JPEG screenshots, on a plain and on a busy background (read through 27 views).
 Batch of 32 end to end: images per second. Weights do not change the timing, so without a
 checkpoint each architecture runs with random weights. Prints a table with ratios.
 """

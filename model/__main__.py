@@ -136,11 +136,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from model.evaluate import evaluate, markdown, write_report
+    from model.evaluate import SUBJECT_SHARE, evaluate, markdown, write_report
 
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     report = evaluate(
-        args.checkpoint, dataset, args.baseline, flip=not args.no_flip, posts=args.posts
+        args.checkpoint,
+        dataset,
+        args.baseline,
+        flip=not args.no_flip,
+        posts=args.posts,
+        subject_share=tuple(args.subject_share or SUBJECT_SHARE),
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
@@ -322,6 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-flip", action="store_true", help="no mirror-image averaging")
     evaluate.add_argument(
         "--posts", action="store_true", help="test images as synthetic posts (backgrounds, JPEG)"
+    )
+    evaluate.add_argument(
+        "--subject-share",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="with --posts: the subject's share of a post's shorter side (default: 0.5 0.95)",
     )
     evaluate.set_defaults(func=cmd_evaluate)
 

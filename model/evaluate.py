@@ -37,6 +37,8 @@ from model.metrics import (
 from model.predict import Predictor, pool_views
 
 WATER = pokedex.TYPES.index("Water")
+# How much of a synthetic post's shorter side its subject spans (``--subject-share``).
+SUBJECT_SHARE = (0.5, 0.95)
 TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")
 SPECIES_METRICS = ("species_top1", "species_top5")
 
@@ -63,16 +65,18 @@ def predict_indices(
     return np.concatenate(types), np.concatenate(species)
 
 
-def make_post(rgba: np.ndarray, rng: np.random.Generator) -> bytes:
+def make_post(
+    rgba: np.ndarray, rng: np.random.Generator, subject_share: tuple[float, float] = SUBJECT_SHARE
+) -> bytes:
     """A sprite (uint8 [S, S, 4]) as someone might post it: scaled (blocky or smooth) so that it
-    spans 50-95% of the shorter side of a 160-480 px canvas of aspect up to 16:9, placed anywhere
-    on it, over a white, solid, gradient, noise or cluttered background; saved as PNG or as JPEG
-    of quality 50-95."""
+    spans ``subject_share`` (by default 50-95%) of the shorter side of a 160-480 px canvas of
+    aspect up to 16:9, placed anywhere on it, over a white, solid, gradient, noise or cluttered
+    background; saved as PNG or as JPEG of quality 50-95."""
     sprite = crop_to_content(Image.fromarray(np.ascontiguousarray(rgba), "RGBA"))
     short = int(rng.integers(160, 481))
     long = int(short * rng.uniform(1.0, 16 / 9))
     width, height = (long, short) if rng.random() < 0.5 else (short, long)
-    scale = short * rng.uniform(0.5, 0.95) / max(sprite.size)
+    scale = short * rng.uniform(*subject_share) / max(sprite.size)
     size = (max(1, round(sprite.width * scale)), max(1, round(sprite.height * scale)))
     resample = Image.Resampling.NEAREST if rng.random() < 0.5 else Image.Resampling.LANCZOS
     sprite = sprite.resize(size, resample)
@@ -91,12 +95,15 @@ def make_post(rgba: np.ndarray, rng: np.random.Generator) -> bytes:
     return out.getvalue()
 
 
-def as_posts(data: SplitData, indices: np.ndarray) -> SplitData:
+def as_posts(
+    data: SplitData, indices: np.ndarray, subject_share: tuple[float, float] = SUBJECT_SHARE
+) -> SplitData:
     """The images ``indices`` as synthetic posts read back by the bot's framing step, the same
     posts every run: a SplitData of every view of every post (``Predictor.prepare``), in order,
     whose test part is each post's first view (``predict_posts`` reads them)."""
     rng = np.random.default_rng(0)
-    views = [Predictor.prepare(make_post(data.images[i], rng)).pixels for i in indices]
+    posts = (make_post(data.images[i], rng, subject_share) for i in indices)
+    views = [Predictor.prepare(post).pixels for post in posts]
     rows = np.repeat(np.asarray(indices), [len(v) for v in views])
     labels = Labels(**{f.name: getattr(data.labels, f.name)[rows] for f in fields(Labels)})
     first = np.cumsum([0] + [len(v) for v in views[:-1]])
@@ -120,12 +127,13 @@ def evaluate(
     baseline_path: Path | None = None,
     flip: bool = True,
     posts: bool = False,
+    subject_share: tuple[float, float] = SUBJECT_SHARE,
 ) -> dict:
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
     if posts:
-        data = as_posts(data, data.parts["test"])
+        data = as_posts(data, data.parts["test"], subject_share)
     test = data.parts["test"]
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
@@ -154,6 +162,7 @@ def evaluate(
         "threshold": threshold,
         "flip_averaged": flip,
         "posts": posts,
+        "subject_share": list(subject_share) if posts else None,
         "train_meta": {
             k: info["meta"].get(k) for k in ("best_epoch", "seconds", "images_per_second")
         }
@@ -196,6 +205,11 @@ def markdown(report: dict) -> str:
         + f": {report['test_species']} test species, {report['test_images']} images"
         + (", flip-averaged" if report["flip_averaged"] else "")
         + (", each shown as a synthetic post" if report.get("posts") else "")
+        + (
+            " (the subject {:.0%}-{:.0%} of its shorter side)".format(*report["subject_share"])
+            if report.get("subject_share")
+            else ""
+        )
         + ".",
         "",
         "| metric | " + " | ".join(f"{m} per species | {m} per image" for m in models) + " |",

@@ -22,12 +22,15 @@ ALPHA_THRESHOLD = 16
 PLAIN_TOLERANCE = 32  # per channel, of 255
 PLAIN_BORDER_SHARE = 0.9  # of the border's pixels that must be the background colour
 MARGIN = 0.04  # around the subject of a framed sprite, a fraction of the side
-# A picture on a busy background is also read through crops of 80% of its shorter side, and the
-# views' predictions averaged. Chosen on validation posts: busy ones 55% -> 74% species top-1
-# (keeping the surest view instead: 73%; crops of 70%: 71-72%; adding crops of 50%: lower).
+# A picture on a busy background is also read through crops of 80% and of 60% of its shorter
+# side, and the views' predictions pooled. Chosen on validation posts (model/REPORT.md, *Posts*):
+# 80% crops took busy ones from 55% to 74% species top-1; the 60% crops find small subjects
+# (25-50% of the shorter side: 41% -> 52%; on larger ones +1 point of species, -2 of type).
 # All views come from a copy reduced to at least ZOOM_DETAIL pixels on its shorter side (framing
-# 12 views takes time): 80% of it is still the 128 px the framing keeps.
+# many views takes time): 80% of it is still the 128 px the framing keeps, 60% the 64 px the
+# network reads.
 ZOOM = 0.8
+ZOOM_SMALL = 0.6
 ZOOM_DETAIL = 160
 
 
@@ -54,7 +57,8 @@ def subject_views(img: Image.Image, zoom: bool = True) -> list[Image.Image]:
     """Where the subject of an RGBA picture may be, the whole picture first. A transparent
     picture is one view (its alpha says where the subject is), as is one on a plain background,
     cropped to what differs from that background (as a sprite is cropped along its alpha). One on
-    a busy background is read whole and, with ``zoom``, through crops of its parts (``ZOOM``)."""
+    a busy background is read whole and, with ``zoom``, through crops of its parts (``ZOOM``,
+    ``ZOOM_SMALL``)."""
     if img.getchannel("A").getextrema()[0] < 255:
         return [img]
     rgb = _sampled_rgb(img)
@@ -72,13 +76,15 @@ def subject_views(img: Image.Image, zoom: bool = True) -> list[Image.Image]:
 
 def _busy_views(img: Image.Image) -> list[Image.Image]:
     """The whole picture, squares of its shorter side along a wide (or tall) one, then squares of
-    ``ZOOM`` times that side on a grid: 5 views of a square picture, 12 of a wide one."""
+    ``ZOOM`` and of ``ZOOM_SMALL`` times that side on grids: 14 views of a square picture, 27 of
+    a wide one."""
     step = min(img.size) // ZOOM_DETAIL
     if step > 1:  # every view is framed at a lower resolution anyway
         img = img.reduce(step)
     wide = max(img.size) / min(img.size) > 1.15
     squares = _grid(img, 1.0, 3, 1) if wide else []
-    return [img, *squares, *_grid(img, ZOOM, 4 if wide else 2, 2)]
+    zoomed = _grid(img, ZOOM, 4 if wide else 2, 2)
+    return [img, *squares, *zoomed, *_grid(img, ZOOM_SMALL, 5 if wide else 3, 3)]
 
 
 def _grid(img: Image.Image, share: float, along: int, across: int) -> list[Image.Image]:

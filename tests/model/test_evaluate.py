@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from model.dataset import load_split
-from model.evaluate import as_posts, evaluate, make_post
+from model.evaluate import as_posts, evaluate, make_post, markdown
 from tests.synthetic import sprite
 
 MAGENTA = (255, 0, 255)
@@ -32,6 +32,19 @@ def test_a_post_is_an_opaque_picture_holding_the_sprite():
     assert again == posts[0]  # a seed gives the same post
 
 
+def test_posts_can_show_small_subjects():
+    def magenta_share(subject_share) -> float:
+        shares = []
+        for seed in range(8):
+            post = make_post(magenta_sprite(), np.random.default_rng(seed), subject_share)
+            pixels = np.asarray(Image.open(io.BytesIO(post))).reshape(-1, 3).astype(int)
+            shares.append((np.abs(pixels - MAGENTA).sum(1) < 90).mean())
+        return float(np.mean(shares))
+
+    # the subject's side a quarter to a half of the post's shorter side: about a quarter the area
+    assert magenta_share((0.25, 0.5)) < magenta_share((0.5, 0.95)) / 2.5
+
+
 def test_posts_keep_their_labels_and_go_through_the_bots_framing(tiny_dataset):
     data = load_split(tiny_dataset, "family-holdout")
     test = data.parts["test"][:10]
@@ -40,7 +53,7 @@ def test_posts_keep_their_labels_and_go_through_the_bots_framing(tiny_dataset):
     assert posted.images.shape[1:] == (128, 128, 4) and posted.images.dtype == np.uint8
     assert len(first) == 10 and first[0] == 0 and (np.diff(first) >= 1).all()
     views = np.diff([*first, len(posted.images)])
-    assert set(views) <= {1, 5, 12} and len(set(views)) > 1  # plain ones, busy square or wide
+    assert set(views) <= {1, 14, 27} and len(set(views)) > 1  # plain ones, busy square or wide
     owner = np.repeat(np.arange(10), views)  # every view keeps its post's labels
     assert posted.labels.num.tolist() == data.labels.num[test][owner].tolist()
     assert (posted.labels.types == data.labels.types[test][owner]).all()
@@ -50,5 +63,7 @@ def test_evaluate_on_posts_says_so(tiny_checkpoint, tiny_dataset):
     clean = evaluate(tiny_checkpoint, tiny_dataset)
     posts = evaluate(tiny_checkpoint, tiny_dataset, posts=True)
     assert posts["posts"] and not clean["posts"]
+    assert posts["subject_share"] == [0.5, 0.95] and clean["subject_share"] is None
+    assert "(the subject 50%-95% of its shorter side)" in markdown(posts)
     assert posts["test_images"] == clean["test_images"]
     assert posts["models"]["neuralmon"] != clean["models"]["neuralmon"]

@@ -217,30 +217,33 @@ def test_transparent_and_blank_pictures_are_one_view_as_they_are():
 
 
 @pytest.mark.parametrize(
-    ("size", "squares", "zoomed", "side"),
+    ("size", "squares", "zoomed", "side", "small", "small_side"),
     [
-        ((200, 200), 0, 4, 160),
-        ((320, 180), 3, 8, 144),
-        ((180, 320), 3, 8, 144),
-        ((2000, 1100), 3, 8, 147),
+        ((200, 200), 0, 4, 160, 9, 120),
+        ((320, 180), 3, 8, 144, 15, 108),
+        ((180, 320), 3, 8, 144, 15, 108),
+        ((2000, 1100), 3, 8, 147, 15, 110),
     ],
 )
-def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, squares, zoomed, side):
+def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(
+    size, squares, zoomed, side, small, small_side
+):
     busy = _on_canvas(size, (10, 10), None, noise=True)
     whole, *crops = subject_views(busy)
-    assert len(crops) == squares + zoomed
+    assert len(crops) == squares + zoomed + small
     assert whole.width / whole.height == pytest.approx(busy.width / busy.height, rel=0.02)
     assert min(whole.size) == (min(size) if max(size) < 1000 else 184)  # large ones are reduced
     assert all(c.width == c.height for c in crops)
-    # 80% of the shorter side; a large picture's from a copy reduced to 183 px on that side
-    assert [c.width for c in crops[squares:]] == [side] * zoomed
+    # 80%, then 60%, of the shorter side; a large picture's from a copy reduced to 184 px on it
+    widths = [c.width for c in crops[squares:]]
+    assert widths == [side] * zoomed + [small_side] * small
     assert len({c.tobytes() for c in crops}) == len(crops)  # each shows another part
 
 
 def test_a_busy_still_picture_is_read_through_its_views_as_one_picture(predictor):
     busy = png_bytes(_on_canvas((320, 180), (200, 20), None, noise=True))
     prepared = Predictor.prepare(busy)
-    assert prepared.views and prepared.pixels.shape == (12, 128, 128, 4)
+    assert prepared.views and prepared.pixels.shape == (27, 128, 128, 4)
     animated = Predictor.prepare(_animated())
     assert not animated.views and len(animated.pixels) == 3  # frames, not zoomed
 
@@ -251,9 +254,9 @@ def test_a_busy_still_picture_is_read_through_its_views_as_one_picture(predictor
             return np.full((len(images), 18), 0.5), species
 
     [prediction] = Predictor(predictor.info, SpeciesByView()).predict_prepared([prepared])
-    assert [s.p for s in prediction.species[:3]] == pytest.approx([4 / 12] * 3)
+    assert [s.p for s in prediction.species[:3]] == pytest.approx([9 / 27] * 3)
     assert prediction.frames == 1  # one picture, however many views
-    assert prediction.species_confident  # a view is sure of it, though the mean is 33%
+    assert not prediction.species_confident  # three species, a third each: too unsure to name
 
 
 def test_views_are_pooled_by_how_sure_each_one_is():
@@ -268,23 +271,24 @@ def test_views_are_pooled_by_how_sure_each_one_is():
     assert one_view[0] == pytest.approx(types[0]) and one_view[1] == pytest.approx(species[0])
 
 
-def test_a_busy_picture_is_named_only_when_one_view_is_sure(predictor):
+def test_a_busy_picture_has_its_own_bar_for_naming(predictor):
     prepared = Predictor.prepare(png_bytes(_on_canvas((200, 200), (80, 80), None, noise=True)))
 
-    class Unsure:  # every view 80% sure of the same species: under the bar for views
-        def __call__(self, images):
-            species = np.full((len(images), len(predictor.species)), 0.2 / len(predictor.species))
-            species[:, 7] += 0.8
-            return np.full((len(images), 18), 0.5), species
+    def reading(prepared, sure: float):
+        class Network:  # every view ``sure`` of the same species
+            def __call__(self, images):
+                species = np.full((len(images), len(predictor.species)), 1e-6)
+                species[:, 7] = sure
+                return np.full((len(images), 18), 0.5), species
 
-    [prediction] = Predictor(predictor.info, Unsure()).predict_prepared([prepared])
-    assert prediction.species[0].num == predictor.species[7] and prediction.species[0].p > 0.8
-    assert not prediction.species_confident
-    # the same probabilities from one clean sprite pass the usual bar
-    [sprite_reading] = Predictor(predictor.info, Unsure()).predict_prepared(
-        [Predictor.prepare(png_bytes(RED))]
-    )
-    assert sprite_reading.species_confident
+        [prediction] = Predictor(predictor.info, Network()).predict_prepared([prepared])
+        assert prediction.species[0].num == predictor.species[7]
+        return prediction
+
+    # background views dilute a busy picture's pool, so it is named from 0.4 (a sprite from 0.6)
+    assert reading(prepared, 0.5).species_confident
+    assert not reading(prepared, 0.35).species_confident
+    assert not reading(Predictor.prepare(png_bytes(RED)), 0.5).species_confident
 
 
 def test_a_sprite_posted_on_white_reads_like_the_sprite(predictor):

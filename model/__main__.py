@@ -136,7 +136,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from model.evaluate import SUBJECT_SHARE, evaluate, markdown, write_report
+    from model.dataset import POST_SUBJECT_SHARE
+    from model.evaluate import evaluate, markdown, write_report
 
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     report = evaluate(
@@ -145,7 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.baseline,
         flip=not args.no_flip,
         posts=args.posts,
-        subject_share=tuple(args.subject_share or SUBJECT_SHARE),
+        subject_share=tuple(args.subject_share or POST_SUBJECT_SHARE),
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)

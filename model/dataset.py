@@ -43,6 +43,9 @@ VIEW_SCALE = 0.9
 # shown whole, its subject mostly smaller than sprites are framed (``_post_framing``). 0.3 was
 # chosen on validation posts and files, against 0 and 0.5 (model/REPORT.md, *Posts*).
 POST_SHARE = 0.3
+# How much of a post's shorter side its subject spans: in training's posts framing and, by
+# default, in evaluate's synthetic posts (``--subject-share``).
+POST_SUBJECT_SHARE = (0.5, 0.95)
 
 
 def assign(num: int, family: int, file: str, split: str) -> str:
@@ -214,16 +217,17 @@ def _random_affine(
 
 def _post_framing(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """How a post with a busy background reaches the network: the whole picture, of aspect up to
-    16:9, framed like a sprite (a 4% margin, then ``VIEW_SCALE``), the subject spanning 50-95% of
-    its shorter side anywhere on it (as ``model.evaluate.make_post`` draws them). Returns the
-    subject's scale (of the stored framing), its centre and the canvas half-extents."""
+    16:9, framed like a sprite (a 4% margin, then ``VIEW_SCALE``), the subject spanning
+    ``POST_SUBJECT_SHARE`` of its shorter side anywhere on it (as ``model.evaluate.make_post``
+    draws them). Returns the subject's scale (of the stored framing), its centre and the canvas
+    half-extents."""
     long = VIEW_SCALE / (1 + 2 * MARGIN)
     aspect = torch.empty(n).uniform_(1, 16 / 9, generator=g)
     wide = torch.rand(n, generator=g) < 0.5
     canvas = torch.stack(
         [torch.where(wide, long, long / aspect), torch.where(wide, long / aspect, long)], 1
     )
-    content = torch.empty(n).uniform_(0.5, 0.95, generator=g) * canvas.min(1).values
+    content = torch.empty(n).uniform_(*POST_SUBJECT_SHARE, generator=g) * canvas.min(1).values
     room = (canvas - content.unsqueeze(1)).clamp(min=0)
     centre = (torch.rand(n, 2, generator=g) * 2 - 1) * room
     return content * (1 + 2 * MARGIN), centre, canvas

@@ -25,7 +25,14 @@ import torch
 from PIL import Image
 
 from model import checkpoint, pokedex
-from model.dataset import Labels, SplitData, load_split, model_input, random_backgrounds
+from model.dataset import (
+    POST_SUBJECT_SHARE,
+    Labels,
+    SplitData,
+    load_split,
+    model_input,
+    random_backgrounds,
+)
 from model.images import crop_to_content
 from model.metrics import (
     confusion,
@@ -37,8 +44,6 @@ from model.metrics import (
 from model.predict import Predictor, pool_views
 
 WATER = pokedex.TYPES.index("Water")
-# How much of a synthetic post's shorter side its subject spans (``--subject-share``).
-SUBJECT_SHARE = (0.5, 0.95)
 TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")
 SPECIES_METRICS = ("species_top1", "species_top5")
 
@@ -66,7 +71,9 @@ def predict_indices(
 
 
 def make_post(
-    rgba: np.ndarray, rng: np.random.Generator, subject_share: tuple[float, float] = SUBJECT_SHARE
+    rgba: np.ndarray,
+    rng: np.random.Generator,
+    subject_share: tuple[float, float] = POST_SUBJECT_SHARE,
 ) -> bytes:
     """A sprite (uint8 [S, S, 4]) as someone might post it: scaled (blocky or smooth) so that it
     spans ``subject_share`` (by default 50-95%) of the shorter side of a 160-480 px canvas of
@@ -96,7 +103,7 @@ def make_post(
 
 
 def as_posts(
-    data: SplitData, indices: np.ndarray, subject_share: tuple[float, float] = SUBJECT_SHARE
+    data: SplitData, indices: np.ndarray, subject_share: tuple[float, float] = POST_SUBJECT_SHARE
 ) -> SplitData:
     """The images ``indices`` as synthetic posts read back by the bot's framing step, the same
     posts every run: a SplitData of every view of every post (``Predictor.prepare``), in order,
@@ -127,7 +134,7 @@ def evaluate(
     baseline_path: Path | None = None,
     flip: bool = True,
     posts: bool = False,
-    subject_share: tuple[float, float] = SUBJECT_SHARE,
+    subject_share: tuple[float, float] = POST_SUBJECT_SHARE,
 ) -> dict:
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]

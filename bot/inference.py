@@ -91,13 +91,16 @@ class InferenceQueue:
             batch, rows, held = [first], len(first.prepared.pixels), None
             deadline = loop.time() + self.max_wait
             while rows < self.max_batch:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    request = await asyncio.wait_for(self._queue.get(), timeout)
-                except TimeoutError:
-                    break
+                try:  # what is waiting already joins, even past the deadline (a busy machine)
+                    request = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    timeout = deadline - loop.time()
+                    if timeout <= 0:
+                        break
+                    try:
+                        request = await asyncio.wait_for(self._queue.get(), timeout)
+                    except TimeoutError:
+                        break
                 if rows + len(request.prepared.pixels) > self.max_batch:
                     held = request  # it opens the next batch
                     break

@@ -59,6 +59,13 @@ async def test_batches_are_capped(make_queue):
     assert predictor.batches == [4, 4, 2]
 
 
+async def test_requests_already_waiting_join_the_batch_without_a_wait(make_queue):
+    predictor = SlowPredictor()
+    queue = make_queue(predictor, max_wait=0.0, max_batch=4)  # as on a machine too busy to wait
+    await asyncio.gather(*(queue.classify(image(i)) for i in range(10)))
+    assert predictor.batches == [4, 4, 2]
+
+
 async def test_batches_count_the_frames_and_views_of_each_image(make_queue):
     predictor = SlowPredictor()
     queue = make_queue(predictor, max_wait=0.05, max_batch=32)

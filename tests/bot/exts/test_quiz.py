@@ -96,7 +96,10 @@ async def test_time_runs_out_and_reveals(quiz):
     clock_real = asyncio.get_running_loop().time
     cog.clock = clock_real  # this test lets real time pass
     await cog.start_round(channel, guild_id=1)
-    await asyncio.sleep(0.3)
+    revealed = asyncio.Event()
+    channel.send.side_effect = lambda **kwargs: revealed.set()
+    async with asyncio.timeout(10):  # however busy the machine is
+        await revealed.wait()
     assert "Time's up" in channel.send.await_args.kwargs["embed"].description
     assert cog.rounds.get(channel.id) is None
 

@@ -119,6 +119,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         repeat_single=args.repeat_single,
         post_share=args.post_share,
+        mixup=args.mixup,
+        ema=args.ema,
         time_budget=args.time_budget,
         holdout_style=args.holdout_style,
         max_species=args.max_species,
@@ -306,6 +308,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=defaults.post_share,
         help="of training images, the share framed like a post on a busy background",
+    )
+    train.add_argument(
+        "--mixup",
+        type=float,
+        default=defaults.mixup,
+        metavar="ALPHA",
+        help="blend pairs of training images and their labels, weights drawn from Beta(ALPHA, "
+        "ALPHA); 0: off",
+    )
+    train.add_argument(
+        "--ema",
+        type=float,
+        default=defaults.ema,
+        metavar="DECAY",
+        help="keep a running average of the weights (per step, e.g. 0.998) instead of the last "
+        "ones; 0: off",
     )
     train.add_argument("--time-budget", type=float, help="minutes; stops and keeps the best epoch")
     train.add_argument("--holdout-style", help="never train on this style; test on it")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from model import checkpoint, net, pokedex
@@ -58,6 +59,8 @@ class TrainConfig:
     patience: int = 4
     repeat_single: int = 1  # epochs see single-image styles this many times
     post_share: float = POST_SHARE  # of training images framed like a post on a busy background
+    mixup: float = 0.0  # Beta(a, a) for blending pairs of images; 0: none
+    ema: float = 0.0  # decay of a running average of the weights, kept instead of them; 0: none
     time_budget: float | None = None  # minutes
     holdout_style: str | None = None
     max_species: int | None = None
@@ -120,6 +123,18 @@ class TrainingBatches(torch.utils.data.Dataset):
         return torch.from_numpy(idx), augment(self.images[idx], self.size, g, self.post_share)
 
 
+def mixup(x: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Blend every image with another one of the batch (mixup, Zhang et al. 2018).
+
+    Returns the blended batch, each image's partner and the weight of the image itself, at
+    least 0.5 so that its primary type stays the stronger one.
+    """
+    share = torch.distributions.Beta(alpha, alpha).sample().item()
+    share = max(share, 1 - share)
+    partner = torch.randperm(len(x))
+    return share * x + (1 - share) * x[partner], partner, share
+
+
 def validation_score(split: str, metrics: dict, species_head: bool = True) -> float:
     """What early stopping watches: types on unseen species, or species on held-out files
     (types there too for a network trained without a species head)."""
@@ -169,6 +184,37 @@ def train(cfg: TrainConfig) -> dict:
     labels = data.labels
     species_target = torch.as_tensor(labels.num - 1)  # species list is 1..1025 in order
 
+    def batch_loss(
+        type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray
+    ) -> torch.Tensor:
+        types = torch.as_tensor(labels.types[idx], device=device)
+        primary = torch.as_tensor(labels.primary[idx], device=device)
+        loss = F.cross_entropy(type_logits, primary, weight=ce_weight)
+        loss = loss + F.binary_cross_entropy_with_logits(type_logits, types, pos_weight=pos_weight)
+        if cfg.species_weight:
+            loss = loss + cfg.species_weight * F.cross_entropy(
+                species_logits,
+                species_target[idx].to(device),
+                label_smoothing=cfg.label_smoothing,
+            )
+        return loss
+
+    # A running average of the weights sits in a flatter region than the weights of any one
+    # step, which tends to carry better to what training never saw (SWAD, Cha et al. 2021).
+    averaged = (
+        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        if cfg.ema
+        else None
+    )
+    kept = averaged.module if averaged else model
+
+    def validate(network: torch.nn.Module) -> tuple[dict, float]:
+        type_p, species_p = predict_indices(
+            network, data, val_idx, cfg.input_size, flip=False, device=device
+        )
+        metrics = score_images(type_p, species_p, labels, val_idx, species_list)
+        return metrics, validation_score(cfg.split, metrics, cfg.species_weight > 0)
+
     best = {"score": -1.0}
     history = []
     budget_s = cfg.time_budget * 60 if cfg.time_budget else math.inf
@@ -195,23 +241,19 @@ def train(cfg: TrainConfig) -> dict:
         for step, (idx, x) in enumerate(bar):
             idx = idx.numpy()
             x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            types = torch.as_tensor(labels.types[idx], device=device)
-            primary = torch.as_tensor(labels.primary[idx], device=device)
-            type_logits, species_logits = model(x)
-            loss = F.cross_entropy(type_logits, primary, weight=ce_weight)
-            loss = loss + F.binary_cross_entropy_with_logits(
-                type_logits, types, pos_weight=pos_weight
-            )
-            if cfg.species_weight:
-                loss = loss + cfg.species_weight * F.cross_entropy(
-                    species_logits,
-                    species_target[idx].to(device),
-                    label_smoothing=cfg.label_smoothing,
-                )
+            if cfg.mixup:
+                x, partner, share = mixup(x, cfg.mixup)
+                logits = model(x)
+                loss = share * batch_loss(*logits, idx)
+                loss = loss + (1 - share) * batch_loss(*logits, idx[partner.numpy()])
+            else:
+                loss = batch_loss(*model(x), idx)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+            if averaged:
+                averaged.update_parameters(model)
             total += loss.item()
             seen += len(idx)
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
@@ -219,15 +261,12 @@ def train(cfg: TrainConfig) -> dict:
                 stop_reason = "time budget"
                 break
 
-        type_p, species_p = predict_indices(
-            model, data, val_idx, cfg.input_size, flip=False, device=device
-        )
-        metrics = score_images(type_p, species_p, labels, val_idx, species_list)
-        score = validation_score(cfg.split, metrics, species_head=cfg.species_weight > 0)
+        metrics, score = validate(kept)
         elapsed = time.perf_counter() - started
         history.append(
             {"epoch": epoch, "loss": total / (step + 1), "seconds": round(elapsed)}
             | {k: round(v, 4) for k, v in metrics.items()}
+            | ({"unaveraged_score": round(validate(model)[1], 4)} if averaged else {})
         )
         log.info(
             "epoch %d: loss %.3f | val primary %.3f any %.3f species %.3f | %.0f s",
@@ -235,7 +274,7 @@ def train(cfg: TrainConfig) -> dict:
             metrics["species_top1"], elapsed,
         )  # fmt: skip
         if score > best["score"]:
-            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
             best = {"score": score, "epoch": epoch, "state": state}
         elif epoch - best["epoch"] >= cfg.patience:
             stop_reason = f"no validation gain for {cfg.patience} epochs"

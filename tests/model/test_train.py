@@ -223,3 +223,49 @@ def test_batches_are_the_same_however_many_workers_prepare_them(tiny_dataset):
     assert sorted(torch.cat([idx for idx, _ in alone]).tolist()) == sorted(order.tolist())
     assert alone[0][1].shape == (16, 3, 32, 32)
     assert not torch.allclose(alone[0][1], batches(0, epoch=2)[0][1])  # each epoch draws anew
+
+
+def test_mixup_blends_every_image_with_a_partner_of_the_batch():
+    from model.train import mixup
+
+    torch.manual_seed(0)
+    x = torch.arange(8.0).view(8, 1, 1, 1).expand(8, 3, 4, 4)  # image i is all i
+    mixed, partner, share = mixup(x, alpha=0.4)
+    assert 0.5 <= share <= 1  # the image itself keeps the larger weight
+    assert sorted(partner.tolist()) == list(range(8))
+    expected = share * torch.arange(8.0) + (1 - share) * partner.float()
+    torch.testing.assert_close(mixed[:, 0, 0, 0], expected)
+
+
+def test_a_run_with_mixup_trains_and_records_it(tiny_dataset, tmp_path):
+    from model.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        split="family-holdout", out=tmp_path / "mix.pt", dataset_dir=tiny_dataset,
+        arch="net2017", pretrained=False, input_size=32, epochs=1, batch_size=16, mixup=0.4,
+        progress=False,
+    )  # fmt: skip
+    meta = train(cfg)
+    assert meta["config"]["mixup"] == 0.4 and np.isfinite(meta["history"][0]["loss"])
+    assert checkpoint.load(cfg.out)[1]["meta"]["config"]["mixup"] == 0.4
+
+
+def test_a_run_with_averaged_weights_keeps_the_average(tiny_dataset, tmp_path):
+    from model.train import TrainConfig, train
+
+    def run(name: str, ema: float) -> tuple[dict, dict]:
+        cfg = TrainConfig(
+            split="family-holdout", out=tmp_path / name, dataset_dir=tiny_dataset, arch="net2017",
+            pretrained=False, input_size=32, epochs=2, batch_size=16, ema=ema, progress=False,
+        )  # fmt: skip
+        return train(cfg), checkpoint.load(cfg.out)[0].state_dict()
+
+    plain_meta, plain = run("plain.pt", 0)
+    averaged_meta, averaged = run("averaged.pt", 0.9)
+    # the average does not change training: its unaveraged weights score as the plain run's
+    for p, a in zip(plain_meta["history"], averaged_meta["history"], strict=True):
+        assert a["unaveraged_score"] == pytest.approx(
+            p["primary_top1"] + p["any_type_top1"], abs=1e-3
+        )
+        assert "unaveraged_score" not in p
+    assert any(not torch.equal(plain[k], averaged[k]) for k in plain)

@@ -6,7 +6,9 @@
 Loss per image: cross-entropy of the type logits against the primary type (so the arg-max names
 the primary type), plus binary cross-entropy against both types (so each type's probability is
 meaningful on its own), both weighted against type imbalance; plus, for the species head,
-cross-entropy with label smoothing. The best epoch on the validation part is kept.
+cross-entropy with label smoothing. The best epoch on the validation part is kept. Optional:
+``--mixup`` blends pairs of images and their labels; ``--ema`` keeps a running average of the
+weights instead of the last ones (validated and saved in their place).
 """
 
 from __future__ import annotations
@@ -266,6 +268,7 @@ def train(cfg: TrainConfig) -> dict:
         history.append(
             {"epoch": epoch, "loss": total / (step + 1), "seconds": round(elapsed)}
             | {k: round(v, 4) for k, v in metrics.items()}
+            # with --ema, how the last weights themselves score: what the average changed
             | ({"unaveraged_score": round(validate(model)[1], 4)} if averaged else {})
         )
         log.info(

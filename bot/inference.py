@@ -1,11 +1,11 @@
 """The asynchronous face of the Predictor: decode off the loop, gather requests, run batches.
 
-Requests that arrive within ``max_wait`` of each other run as one batch in a worker thread, so
-the event loop never waits on decoding or on the network. A batch holds at most ``max_batch``
-rows of the network's input: an image counts its frames or views (a busy screenshot 27), so a
-burst of large images runs as several short batches instead of one long one. The queue is
-bounded: when it is full, ``classify`` raises ``Busy`` at once instead of letting requests pile
-up.
+Requests that arrive within ``max_wait`` of each other (or wait already when a busy machine gets
+to them) run as one batch in a worker thread, so the event loop never waits on decoding or on
+the network. A batch holds at most ``max_batch`` rows of the network's input: an image counts
+its frames or views (a busy screenshot 27), so a burst of large images runs as several short
+batches instead of one long one. The queue is bounded: when it is full, ``classify`` raises
+``Busy`` at once instead of letting requests pile up.
 """
 
 from __future__ import annotations

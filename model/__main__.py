@@ -138,9 +138,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from model.dataset import POST_SUBJECT_SHARE
     from model.evaluate import evaluate, markdown, write_report
 
+    low, high = args.subject_share
+    if not 0 < low <= high <= 1:
+        print("error: --subject-share wants 0 < MIN <= MAX <= 1", file=sys.stderr)
+        return 2
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     report = evaluate(
         args.checkpoint,
@@ -148,7 +151,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.baseline,
         flip=not args.no_flip,
         posts=args.posts,
-        subject_share=tuple(args.subject_share or POST_SUBJECT_SHARE),
+        subject_share=(low, high),
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
@@ -277,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--seed", type=int, default=0)
     preview.set_defaults(func=cmd_data_preview)
 
-    from model.dataset import SPLITS
+    from model.dataset import POST_SUBJECT_SHARE, SPLITS
     from model.net import ARCHS
     from model.train import TrainConfig
 
@@ -352,7 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         nargs=2,
         metavar=("MIN", "MAX"),
-        help="with --posts: the subject's share of a post's shorter side (default: 0.5 0.95)",
+        default=POST_SUBJECT_SHARE,
+        help="with --posts: the subject's share of a post's shorter side (default: {} {})".format(
+            *POST_SUBJECT_SHARE
+        ),
     )
     evaluate.set_defaults(func=cmd_evaluate)
 

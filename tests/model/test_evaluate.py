@@ -67,3 +67,12 @@ def test_evaluate_on_posts_says_so(tiny_checkpoint, tiny_dataset):
     assert "(the subject 50%-95% of its shorter side)" in markdown(posts)
     assert posts["test_images"] == clean["test_images"]
     assert posts["models"]["neuralmon"] != clean["models"]["neuralmon"]
+
+
+def test_evaluate_refuses_a_subject_share_that_cannot_be(tiny_checkpoint, capsys):
+    from model.__main__ import main
+
+    for bad in (["0.6", "0.3"], ["0", "0.5"], ["0.5", "1.5"]):
+        args = ["evaluate", str(tiny_checkpoint), "--posts", "--subject-share", *bad]
+        assert main(args) == 2
+        assert "--subject-share wants 0 < MIN <= MAX <= 1" in capsys.readouterr().err

@@ -38,7 +38,7 @@ from model.dataset import (
     training_pool,
 )
 from model.evaluate import predict_indices
-from model.metrics import score_images, tune_threshold
+from model.metrics import score_images, score_species, tune_threshold
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +210,14 @@ def train(cfg: TrainConfig) -> dict:
     )
     kept = averaged.module if averaged else model
 
-    def validate(network: torch.nn.Module) -> tuple[dict, float]:
+    def validate(network: torch.nn.Module) -> tuple[dict, dict, float]:
+        """(per-image metrics, per-species metrics, the score early stopping watches)."""
         type_p, species_p = predict_indices(
             network, data, val_idx, cfg.input_size, flip=False, device=device
         )
         metrics = score_images(type_p, species_p, labels, val_idx, species_list)
-        return metrics, validation_score(cfg.split, metrics, cfg.species_weight > 0)
+        per_species = score_species(type_p, species_p, labels, val_idx, species_list)
+        return metrics, per_species, validation_score(cfg.split, metrics, cfg.species_weight > 0)
 
     best = {"score": -1.0}
     history = []
@@ -263,18 +265,22 @@ def train(cfg: TrainConfig) -> dict:
                 stop_reason = "time budget"
                 break
 
-        metrics, score = validate(kept)
+        metrics, per_species, score = validate(kept)
         elapsed = time.perf_counter() - started
         history.append(
             {"epoch": epoch, "loss": total / (step + 1), "seconds": round(elapsed)}
             | {k: round(v, 4) for k, v in metrics.items()}
+            # the reports' aggregation, to see whether it peaks where the per-image score does
+            | {"per_species": {k: round(v, 4) for k, v in per_species.items()}}
             # with --ema, how the last weights themselves score: what the average changed
-            | ({"unaveraged_score": round(validate(model)[1], 4)} if averaged else {})
+            | ({"unaveraged_score": round(validate(model)[2], 4)} if averaged else {})
         )
         log.info(
-            "epoch %d: loss %.3f | val primary %.3f any %.3f species %.3f | %.0f s",
+            "epoch %d: loss %.3f | val primary %.3f any %.3f species %.3f"
+            " | per species %.3f / %.3f / %.3f | %.0f s",
             epoch, total / (step + 1), metrics["primary_top1"], metrics["any_type_top1"],
-            metrics["species_top1"], elapsed,
+            metrics["species_top1"], per_species["primary_top1"], per_species["any_type_top1"],
+            per_species["species_top1"], elapsed,
         )  # fmt: skip
         if score > best["score"]:
             state = {k: v.detach().clone() for k, v in kept.state_dict().items()}

@@ -19,6 +19,16 @@ def test_a_short_run_lowers_the_loss(tiny_run):
     assert meta["images_per_second"] > 0 and meta["best_epoch"] in (1, 2, 3)
 
 
+def test_history_records_validation_per_species(tiny_run, tiny_dataset):
+    _, meta = tiny_run
+    data = load_split(tiny_dataset, "family-holdout")
+    val_species = len(np.unique(data.labels.num[data.parts["val"]]))
+    for epoch in meta["history"]:
+        per_species = epoch["per_species"]
+        assert per_species["species"] == val_species < len(data.parts["val"])
+        assert 0 <= per_species["primary_top1"] <= per_species["any_type_top1"] <= 1
+
+
 def test_checkpoint_round_trips(tiny_checkpoint, tmp_path):
     model, info = checkpoint.load(tiny_checkpoint)
     assert info["arch"] == "net2017" and info["input_size"] == 32

@@ -168,6 +168,7 @@ MAX_PIXELS = 40_000_000  # per frame: about 6300 x 6300
 MAX_FRAMES = 8  # frames sampled from an animation, evenly spaced
 FRAME_SCAN_LIMIT = 64  # frames looked at in an animation: a 5,000-frame GIF costs no more
 FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP"}
+FORMAT_NAMES = "PNG, JPEG, GIF, WebP or BMP"  # FORMATS, as people write them
 
 
 class ImageError(ValueError):
@@ -199,9 +200,9 @@ def decode_frames(
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError("the image is too large to decode safely") from exc
         except Exception as exc:
-            raise ImageError("this is not an image I can read (PNG, JPEG, GIF, WebP, BMP)") from exc
+            raise ImageError(f"this is not an image I can read ({FORMAT_NAMES})") from exc
         if img.format not in FORMATS:
-            raise ImageError(f"{img.format} images are not supported: use PNG, JPEG, GIF or WebP")
+            raise ImageError(f"{img.format} images are not supported: use {FORMAT_NAMES}")
     if img.width * img.height > max_pixels:
         raise ImageError(f"the image is too large ({img.width} x {img.height} pixels)")
     if img.width < 1 or img.height < 1:

@@ -116,6 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr=args.lr,
         backbone_lr=args.backbone_lr,
         species_weight=args.species_weight,
+        family_share=args.family_share,
         patience=args.patience,
         repeat_single=args.repeat_single,
         post_share=args.post_share,
@@ -239,6 +240,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a share between 0 and 1."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from model.data.fetch import POKEAPI_BASE_URL
 
@@ -299,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (heads)")
     train.add_argument("--backbone-lr", type=float, default=defaults.backbone_lr)
     train.add_argument("--species-weight", type=float, default=defaults.species_weight)
+    train.add_argument(
+        "--family-share",
+        type=fraction,
+        default=defaults.family_share,
+        help="of each species target, the share spread over its relatives seen in training",
+    )
     train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping")
     train.add_argument(
         "--repeat-single",
@@ -308,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--post-share",
-        type=float,
+        type=fraction,
         default=defaults.post_share,
         help="of training images, the share framed like a post on a busy background",
     )

@@ -8,7 +8,8 @@ the primary type), plus binary cross-entropy against both types (so each type's 
 meaningful on its own), both weighted against type imbalance; plus, for the species head,
 cross-entropy with label smoothing. The best epoch on the validation part is kept. Optional:
 ``--mixup`` blends pairs of images and their labels; ``--ema`` keeps a running average of the
-weights instead of the last ones (validated and saved in their place).
+weights instead of the last ones (validated and saved in their place); ``--family-share`` gives
+part of each species target to its relatives.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from model.dataset import (
     MEAN,
     POST_SHARE,
     STD,
+    Labels,
     SplitData,
     augment,
     load_split,
@@ -58,6 +60,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     species_weight: float = 0.5
     label_smoothing: float = 0.1
+    family_share: float = 0.0  # of each species target, spread over its trained relatives
     patience: int = 4
     repeat_single: int = 1  # epochs see single-image styles this many times
     post_share: float = POST_SHARE  # of training images framed like a post on a busy background
@@ -84,6 +87,25 @@ def class_weights(data: SplitData, train: np.ndarray) -> tuple[torch.Tensor, tor
     positives = data.labels.types[train].sum(0)
     pos = np.sqrt((len(train) - positives) / np.maximum(positives, 1))
     return torch.tensor(ce, dtype=torch.float32), torch.tensor(pos, dtype=torch.float32)
+
+
+def species_targets(labels: Labels, train: np.ndarray, family_share: float) -> torch.Tensor:
+    """float32 [1025, 1025]: row ``num - 1`` is the species-head target of species ``num``.
+
+    ``1 - family_share`` on the species itself, ``family_share`` spread evenly over the species
+    of its evolution family seen in training (itself included), so that the head learns to
+    point at relatives rather than to push them apart: an unseen species then shows which
+    family it resembles.
+    """
+    n = pokedex.LAST_NUMBER
+    targets = torch.eye(n)
+    seen = np.unique(np.stack([labels.num[train], labels.family[train]], 1), axis=0)
+    for family in np.unique(seen[:, 1]):
+        members = torch.as_tensor(seen[seen[:, 1] == family, 0] - 1)
+        for num in members:
+            targets[num] *= 1 - family_share
+            targets[num, members] += family_share / len(members)
+    return targets
 
 
 def pick_device(name: str) -> torch.device:
@@ -185,6 +207,11 @@ def train(cfg: TrainConfig) -> dict:
     ce_weight, pos_weight = (w.to(device) for w in class_weights(data, train_idx))
     labels = data.labels
     species_target = torch.as_tensor(labels.num - 1)  # species list is 1..1025 in order
+    soft_targets = (
+        species_targets(labels, train_idx, cfg.family_share).to(device)
+        if cfg.family_share
+        else None
+    )
 
     def batch_loss(
         type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray
@@ -194,9 +221,10 @@ def train(cfg: TrainConfig) -> dict:
         loss = F.cross_entropy(type_logits, primary, weight=ce_weight)
         loss = loss + F.binary_cross_entropy_with_logits(type_logits, types, pos_weight=pos_weight)
         if cfg.species_weight:
+            target = species_target[idx].to(device)
             loss = loss + cfg.species_weight * F.cross_entropy(
                 species_logits,
-                species_target[idx].to(device),
+                soft_targets[target] if soft_targets is not None else target,
                 label_smoothing=cfg.label_smoothing,
             )
         return loss

@@ -247,17 +247,45 @@ def test_mixup_blends_every_image_with_a_partner_of_the_batch():
     torch.testing.assert_close(mixed[:, 0, 0, 0], expected)
 
 
-def test_a_run_with_mixup_trains_and_records_it(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("option, value", [("mixup", 0.4), ("family_share", 0.5)])
+def test_a_run_with_an_option_trains_and_records_it(tiny_dataset, tmp_path, option, value):
     from model.train import TrainConfig, train
 
     cfg = TrainConfig(
-        split="family-holdout", out=tmp_path / "mix.pt", dataset_dir=tiny_dataset,
-        arch="net2017", pretrained=False, input_size=32, epochs=1, batch_size=16, mixup=0.4,
-        progress=False,
+        split="species-holdout", out=tmp_path / "run.pt", dataset_dir=tiny_dataset,
+        arch="net2017", pretrained=False, input_size=32, epochs=1, batch_size=16,
+        progress=False, **{option: value},
     )  # fmt: skip
     meta = train(cfg)
-    assert meta["config"]["mixup"] == 0.4 and np.isfinite(meta["history"][0]["loss"])
-    assert checkpoint.load(cfg.out)[1]["meta"]["config"]["mixup"] == 0.4
+    assert meta["config"][option] == value and np.isfinite(meta["history"][0]["loss"])
+    assert checkpoint.load(cfg.out)[1]["meta"]["config"][option] == value
+
+
+@pytest.mark.parametrize("flag", ["--family-share", "--post-share"])
+def test_train_refuses_a_share_outside_0_to_1(flag, tmp_path, capsys):
+    for bad in ("1.5", "-0.1"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "--out", str(tmp_path / "x.pt"), flag, bad])
+        assert exit_info.value.code == 2
+        assert f"{bad} is not between 0 and 1" in capsys.readouterr().err
+
+
+def test_species_targets_spread_a_share_over_relatives_seen_in_training():
+    from model.train import species_targets
+
+    # species 1-3 are one family, 4 another; species 3 is never trained on
+    labels = Labels(
+        num=np.array([1, 2, 2, 3, 4]), types=np.zeros((5, 18), np.float32),
+        primary=np.zeros(5, np.int64), family=np.array([1, 1, 1, 1, 4]),
+        style=np.array(["a"] * 5), file=np.array(list("abcde")),
+    )  # fmt: skip
+    targets = species_targets(labels, np.array([0, 1, 2, 4]), family_share=0.6)
+    assert targets.shape == (1025, 1025)
+    torch.testing.assert_close(targets.sum(1), torch.ones(1025))
+    torch.testing.assert_close(targets[0, :4], torch.tensor([0.7, 0.3, 0.0, 0.0]))
+    torch.testing.assert_close(targets[1, :4], torch.tensor([0.3, 0.7, 0.0, 0.0]))
+    assert targets[2, 2] == 1 and targets[3, 3] == 1  # unseen, or alone in its family: itself
+    torch.testing.assert_close(species_targets(labels, np.arange(5), 0.0), torch.eye(1025))
 
 
 def test_a_run_with_averaged_weights_keeps_the_average(tiny_dataset, tmp_path):

@@ -94,8 +94,8 @@ def species_targets(labels: Labels, train: np.ndarray, family_share: float) -> t
 
     ``1 - family_share`` on the species itself, ``family_share`` spread evenly over the species
     of its evolution family seen in training (itself included), so that the head learns to
-    point at relatives rather than to push them apart: an unseen species then shows which
-    family it resembles.
+    point at relatives rather than to push them apart, in the hope that an unseen species
+    points at its family (on the species hold-out it did not: model/REPORT.md).
     """
     n = pokedex.LAST_NUMBER
     targets = torch.eye(n)

@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--ema",
-        type=float,
+        type=fraction,
         default=defaults.ema,
         metavar="DECAY",
         help="keep a running average of the weights (per step, e.g. 0.998) instead of the last "

@@ -261,7 +261,7 @@ def test_a_run_with_an_option_trains_and_records_it(tiny_dataset, tmp_path, opti
     assert checkpoint.load(cfg.out)[1]["meta"]["config"][option] == value
 
 
-@pytest.mark.parametrize("flag", ["--family-share", "--post-share"])
+@pytest.mark.parametrize("flag", ["--family-share", "--post-share", "--ema"])
 def test_train_refuses_a_share_outside_0_to_1(flag, tmp_path, capsys):
     for bad in ("1.5", "-0.1"):
         with pytest.raises(SystemExit) as exit_info:

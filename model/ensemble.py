@@ -2,10 +2,11 @@
 
     python -m model ensemble runs/family-lite0-64.pt runs/family-net2017.pt --out runs/family-ens.pt
 
-The members must share a split, a species list and an input size; the result is an ordinary
-checkpoint that ``evaluate``, ``predict``, ``export`` and the bot load like any other. Members
-trained without a species head (``--species-weight 0``) vote on types only. The second-type
-threshold is tuned again on the validation part, as training does.
+The members must share a split, a species list and the input normalisation; one trained on a
+smaller input reads the image resized to its size (the ensemble takes the largest). The result
+is an ordinary checkpoint that ``evaluate``, ``predict``, ``export`` and the bot load like any
+other. Members trained without a species head (``--species-weight 0``) vote on types only. The
+second-type threshold is tuned again on the validation part, as training does.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def combine(
     members = []
     for path, (_, info), type_weight in zip(paths, loaded, type_weights, strict=True):
         config = info["meta"]["config"]
-        for key in ("species", "input_size", "mean", "std"):
+        for key in ("species", "mean", "std"):
             if info[key] != first[key]:
                 raise ValueError(f"{path}: its {key} differs from {paths[0]}'s")
         for key in SAME:
@@ -49,19 +50,22 @@ def combine(
             raise ValueError(f"{path} is an ensemble already: name its members instead")
         has_species = config.get("species_weight", 1) > 0
         members.append({"arch": info["arch"], "type_weight": float(type_weight),
-                        "species_weight": 1.0 if has_species else 0.0})  # fmt: skip
+                        "species_weight": 1.0 if has_species else 0.0,
+                        "input_size": info["input_size"]})  # fmt: skip
     if not any(m["species_weight"] for m in members):
         raise ValueError("no member has a species head (all trained with --species-weight 0)")
+    input_size = max(m["input_size"] for m in members)
     model = net.Ensemble(
         [trained for trained, _ in loaded],
         [m["type_weight"] for m in members],
         [m["species_weight"] for m in members],
+        [m["input_size"] for m in members],
     ).eval()
 
     config = first["meta"]["config"]
     data = load_split(dataset_dir, config["split"], config["holdout_style"], config["max_species"])
     val = data.parts["val"]
-    type_p, species_p = predict_indices(model, data, val, first["input_size"], flip=False)
+    type_p, species_p = predict_indices(model, data, val, input_size, flip=False)
     threshold = tune_threshold(type_p, data.labels.types[val])
     val_scores = score_species(type_p, species_p, data.labels, val, first["species"], threshold)
     log.info(
@@ -79,7 +83,7 @@ def combine(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     checkpoint.save(
-        out, model, arch="ensemble", input_size=first["input_size"], species=first["species"],
+        out, model, arch="ensemble", input_size=input_size, species=first["species"],
         mean=first["mean"], std=first["std"], meta=meta, threshold=threshold, members=members,
     )  # fmt: skip
     log.info("ensemble of %d saved to %s (threshold %.2f)", len(paths), out, threshold)

@@ -40,19 +40,20 @@ def _last_features(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tenso
 def grad_cam(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> np.ndarray:
     """Heat map in 0..1, [input_size, input_size], for one prepared frame and one type."""
     x = model_input(frame_rgba[None], predictor.input_size)
+    size = x.shape[-2:]  # the heat map's, even where the member reads a smaller input
     network = _local_network(predictor)
     model = network.model
     if isinstance(model, Ensemble):  # its first member (the shipped lite0) stands for it
-        model = model.members[0]
+        x, model = model.member_input(x, 0), model.members[0]
     with network.lock, torch.enable_grad():
         features, logits = _last_features(model, x)
         features.retain_grad()
         logits[0, type_index].backward()
     weights = features.grad.mean((2, 3), keepdim=True)
     cam = torch.relu((weights * features).sum(1, keepdim=True))
-    cam = torch.nn.functional.interpolate(
-        cam, size=x.shape[-2:], mode="bilinear", align_corners=False
-    )[0, 0]
+    cam = torch.nn.functional.interpolate(cam, size=size, mode="bilinear", align_corners=False)[
+        0, 0
+    ]
     cam = cam - cam.min()
     return (cam / cam.max().clamp_min(1e-8)).detach().numpy()
 

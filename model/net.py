@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from model import pokedex
@@ -52,23 +53,36 @@ class Ensemble(nn.Module):
 
     It returns the log-odds and log-probabilities of the averages, so it stands wherever one
     network does (sigmoid and softmax give the averaged probabilities back). A member trained
-    without a species head has species weight 0.
+    without a species head has species weight 0. A member trained on a smaller input than the
+    ensemble's (``input_sizes``) reads the image resized to its own size.
     """
 
     def __init__(
-        self, members: list[nn.Module], type_weights: list[float], species_weights: list[float]
+        self,
+        members: list[nn.Module],
+        type_weights: list[float],
+        species_weights: list[float],
+        input_sizes: list[int | None] | None = None,
     ):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.type_weights = [w / sum(type_weights) for w in type_weights]
         self.species_weights = [w / sum(species_weights) for w in species_weights]
+        self.input_sizes = input_sizes or [None] * len(members)
+
+    def member_input(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        """The image as member ``index`` was trained to see it."""
+        size = self.input_sizes[index]
+        if size is None or x.shape[-1] == size:
+            return x
+        return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         type_p = species_p = torch.zeros(())
-        for member, type_w, species_w in zip(
-            self.members, self.type_weights, self.species_weights, strict=True
+        for index, (member, type_w, species_w) in enumerate(
+            zip(self.members, self.type_weights, self.species_weights, strict=True)
         ):
-            type_logits, species_logits = member(x)
+            type_logits, species_logits = member(self.member_input(x, index))
             type_p = type_p + type_w * torch.sigmoid(type_logits)
             species_p = species_p + species_w * torch.softmax(species_logits, 1)
         type_p = type_p.clamp(1e-6, 1 - 1e-6)
@@ -103,13 +117,15 @@ def build(
     arch: str, n_species: int, input_size: int, members: list[dict] | None = None
 ) -> TypeSpeciesNet | Ensemble:
     """A network with random weights (``load_pretrained`` fills a lite0 backbone). An ensemble
-    takes its members' architectures and weights: ``[{"arch", "type_weight",
-    "species_weight"}]``."""
+    takes its members' architectures, weights and input sizes: ``[{"arch", "type_weight",
+    "species_weight", "input_size"}]`` (no ``input_size``: the ensemble's)."""
     if arch == "ensemble":
+        sizes = [m.get("input_size", input_size) for m in members]
         return Ensemble(
-            [build(m["arch"], n_species, input_size) for m in members],
+            [build(m["arch"], n_species, size) for m, size in zip(members, sizes, strict=True)],
             [m["type_weight"] for m in members],
             [m["species_weight"] for m in members],
+            sizes,
         )
     if arch == "lite0":
         import timm

@@ -94,3 +94,29 @@ def test_members_can_weigh_differently_on_types(tiny_checkpoint, types_only, tin
     np.testing.assert_allclose(ensemble.network(x)[0], expected, atol=1e-5)
     with pytest.raises(ValueError, match="one type weight per checkpoint"):
         combine([tiny_checkpoint, types_only], out, tiny_dataset, type_weights=[1])
+
+
+def test_members_of_different_input_sizes_read_the_image_at_their_own(
+    tiny_checkpoint, tiny_dataset, tmp_path
+):
+    from model.explain import explain_image
+
+    _, info = checkpoint.load(tiny_checkpoint)
+    cfg = TrainConfig(**{k: v for k, v in info["meta"]["config"].items()
+                         if k in TrainConfig.__dataclass_fields__})  # fmt: skip
+    small = tmp_path / "small.pt"
+    train(replace(cfg, out=small, dataset_dir=tiny_dataset, seed=2, epochs=1, input_size=24))
+    out = tmp_path / "mixed.pt"
+    combine([small, tiny_checkpoint], out, tiny_dataset)
+
+    ensemble = Predictor.load(out)
+    assert ensemble.input_size == info["input_size"] == 32
+    x = torch.randn(3, 3, 32, 32)
+    shrunk = torch.nn.functional.interpolate(x, size=(24, 24), mode="bilinear", antialias=True)
+    small_p = Predictor.load(small).network(shrunk)
+    large_p = Predictor.load(tiny_checkpoint).network(x)
+    for got, a, b in zip(ensemble.network(x), small_p, large_p, strict=True):
+        np.testing.assert_allclose(got, (a + b) / 2, atol=1e-5)
+    assert len(ensemble.predict([png_bytes(sprite())])[0].types) == 18
+    # Grad-CAM goes through the first member, the 24 px one
+    assert explain_image(ensemble, png_bytes(sprite())).size[0] > 0

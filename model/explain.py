@@ -51,9 +51,8 @@ def grad_cam(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> n
         logits[0, type_index].backward()
     weights = features.grad.mean((2, 3), keepdim=True)
     cam = torch.relu((weights * features).sum(1, keepdim=True))
-    cam = torch.nn.functional.interpolate(cam, size=size, mode="bilinear", align_corners=False)[
-        0, 0
-    ]
+    cam = torch.nn.functional.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+    cam = cam[0, 0]
     cam = cam - cam.min()
     return (cam / cam.max().clamp_min(1e-8)).detach().numpy()
 

@@ -62,18 +62,18 @@ class Ensemble(nn.Module):
         members: list[nn.Module],
         type_weights: list[float],
         species_weights: list[float],
-        input_sizes: list[int | None] | None = None,
+        input_sizes: list[int],
     ):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.type_weights = [w / sum(type_weights) for w in type_weights]
         self.species_weights = [w / sum(species_weights) for w in species_weights]
-        self.input_sizes = input_sizes or [None] * len(members)
+        self.input_sizes = input_sizes
 
     def member_input(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """The image as member ``index`` was trained to see it."""
         size = self.input_sizes[index]
-        if size is None or x.shape[-1] == size:
+        if x.shape[-1] == size:
             return x
         return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
 

@@ -14,14 +14,18 @@ from model.train import TrainConfig, train
 from tests.synthetic import png_bytes, sprite
 
 
+def another_member(tiny_checkpoint, tiny_dataset, out, **changes) -> None:
+    """Train a one-epoch member on the tiny checkpoint's recipe, with ``changes``."""
+    config = checkpoint.load_info(tiny_checkpoint)["meta"]["config"]
+    cfg = TrainConfig(**{k: v for k, v in config.items() if k in TrainConfig.__dataclass_fields__})
+    train(replace(cfg, out=out, dataset_dir=tiny_dataset, epochs=1, **changes))
+
+
 @pytest.fixture(scope="module")
 def types_only(tiny_dataset, tiny_checkpoint, tmp_path_factory):
     """A second member: another seed, trained without a species head."""
-    _, info = checkpoint.load(tiny_checkpoint)
-    cfg = TrainConfig(**{k: v for k, v in info["meta"]["config"].items()
-                         if k in TrainConfig.__dataclass_fields__})  # fmt: skip
     out = tmp_path_factory.mktemp("member") / "types-only.pt"
-    train(replace(cfg, out=out, dataset_dir=tiny_dataset, seed=1, epochs=1, species_weight=0))
+    another_member(tiny_checkpoint, tiny_dataset, out, seed=1, species_weight=0)
     return out
 
 
@@ -99,18 +103,15 @@ def test_members_can_weigh_differently_on_types(tiny_checkpoint, types_only, tin
 def test_members_of_different_input_sizes_read_the_image_at_their_own(
     tiny_checkpoint, tiny_dataset, tmp_path
 ):
-    from model.explain import explain_image
+    from model.explain import grad_cam
 
-    _, info = checkpoint.load(tiny_checkpoint)
-    cfg = TrainConfig(**{k: v for k, v in info["meta"]["config"].items()
-                         if k in TrainConfig.__dataclass_fields__})  # fmt: skip
     small = tmp_path / "small.pt"
-    train(replace(cfg, out=small, dataset_dir=tiny_dataset, seed=2, epochs=1, input_size=24))
+    another_member(tiny_checkpoint, tiny_dataset, small, seed=2, input_size=24)
     out = tmp_path / "mixed.pt"
     combine([small, tiny_checkpoint], out, tiny_dataset)
 
     ensemble = Predictor.load(out)
-    assert ensemble.input_size == info["input_size"] == 32
+    assert ensemble.input_size == checkpoint.load_info(tiny_checkpoint)["input_size"] == 32
     x = torch.randn(3, 3, 32, 32)
     shrunk = torch.nn.functional.interpolate(x, size=(24, 24), mode="bilinear", antialias=True)
     small_p = Predictor.load(small).network(shrunk)
@@ -118,5 +119,7 @@ def test_members_of_different_input_sizes_read_the_image_at_their_own(
     for got, a, b in zip(ensemble.network(x), small_p, large_p, strict=True):
         np.testing.assert_allclose(got, (a + b) / 2, atol=1e-5)
     assert len(ensemble.predict([png_bytes(sprite())])[0].types) == 18
-    # Grad-CAM goes through the first member, the 24 px one
-    assert explain_image(ensemble, png_bytes(sprite())).size[0] > 0
+    # Grad-CAM goes through the first member, the 24 px one, and maps back to the 32 px input
+    frame = ensemble.prepare(png_bytes(sprite())).pixels[0]
+    heat = grad_cam(ensemble, frame, 0)
+    assert heat.shape == (32, 32) and 0 <= heat.min() <= heat.max() <= 1

@@ -100,16 +100,21 @@ def test_members_can_weigh_differently_on_types(tiny_checkpoint, types_only, tin
         combine([tiny_checkpoint, types_only], out, tiny_dataset, type_weights=[1])
 
 
-def test_members_of_different_input_sizes_read_the_image_at_their_own(
-    tiny_checkpoint, tiny_dataset, tmp_path
-):
+@pytest.fixture(scope="module")
+def mixed_sizes(tiny_dataset, tiny_checkpoint, tmp_path_factory):
+    """An ensemble of a 24 px member and the 32 px tiny checkpoint: (ensemble, small member)."""
+    folder = tmp_path_factory.mktemp("mixed")
+    small = folder / "small.pt"
+    another_member(tiny_checkpoint, tiny_dataset, small, seed=2, input_size=24)
+    combine([small, tiny_checkpoint], folder / "mixed.pt", tiny_dataset)
+    return folder / "mixed.pt", small
+
+
+def test_members_of_different_input_sizes_read_the_image_at_their_own(tiny_checkpoint,
+                                                                      mixed_sizes):  # fmt: skip
     from model.explain import grad_cam
 
-    small = tmp_path / "small.pt"
-    another_member(tiny_checkpoint, tiny_dataset, small, seed=2, input_size=24)
-    out = tmp_path / "mixed.pt"
-    combine([small, tiny_checkpoint], out, tiny_dataset)
-
+    out, small = mixed_sizes
     ensemble = Predictor.load(out)
     assert ensemble.input_size == checkpoint.load_info(tiny_checkpoint)["input_size"] == 32
     x = torch.randn(3, 3, 32, 32)
@@ -123,3 +128,18 @@ def test_members_of_different_input_sizes_read_the_image_at_their_own(
     frame = ensemble.prepare(png_bytes(sprite())).pixels[0]
     heat = grad_cam(ensemble, frame, 0)
     assert heat.shape == (32, 32) and 0 <= heat.min() <= heat.max() <= 1
+
+
+def test_an_ensemble_of_different_input_sizes_exports_to_onnx(mixed_sizes, tmp_path):
+    """The members' antialiased resize is in the exported graph and computes the same."""
+    from model.export import OUTPUTS, export
+
+    onnxruntime = pytest.importorskip("onnxruntime")
+    out, _ = mixed_sizes
+    result = export(out, tmp_path)
+    assert result.max_difference < 1e-4
+    x = torch.randn(5, 3, 32, 32)
+    session = onnxruntime.InferenceSession(result.onnx, providers=["CPUExecutionProvider"])
+    got = session.run(list(OUTPUTS), {"image": x.numpy()})
+    for array, want in zip(got, Predictor.load(out).network(x), strict=True):
+        np.testing.assert_allclose(array, want, atol=1e-4)

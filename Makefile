@@ -22,10 +22,11 @@ data: $(VENV)/.dev-installed
 	$(PY) -m model data fetch
 	$(PY) -m model data build
 
-# The shipped weights' recipe (model/weights/MODEL_CARD.md): minutes on a GPU, about 100 on 2 CPU cores.
+# The shipped weights' recipe (model/weights/MODEL_CARD.md): about 85 minutes on 2 CPU cores.
 # --patience 18: the whole one-cycle schedule runs (the best epoch is still the one kept).
 weights: $(VENV)/.dev-installed
-	$(PY) -m model train --split all --repeat-single 4 --epochs 18 --patience 18 --out model/weights/neuralmon.pt
+	$(PY) -m model train --split all --repeat-single 4 --epochs 18 --patience 18 --input-size 96 \
+		--out model/weights/neuralmon.pt
 
 $(VENV)/.venv-created:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'

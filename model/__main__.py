@@ -153,6 +153,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         flip=not args.no_flip,
         posts=args.posts,
         subject_share=(low, high),
+        part=args.part,
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
@@ -362,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
     evaluate.add_argument("-o", "--output", type=Path, help="report folder")
     evaluate.add_argument("--no-flip", action="store_true", help="no mirror-image averaging")
+    evaluate.add_argument(
+        "--part",
+        choices=("test", "val"),
+        default="test",
+        help="the files to read: test (reports) or val (choosing between runs)",
+    )
     evaluate.add_argument(
         "--posts", action="store_true", help="test images as synthetic posts (backgrounds, JPEG)"
     )

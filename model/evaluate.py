@@ -46,6 +46,7 @@ from model.predict import Predictor, pool_views
 WATER = pokedex.TYPES.index("Water")
 TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")
 SPECIES_METRICS = ("species_top1", "species_top5")
+PART_NAMES = {"test": "test", "val": "validation"}
 
 
 @torch.inference_mode()
@@ -135,13 +136,16 @@ def evaluate(
     flip: bool = True,
     posts: bool = False,
     subject_share: tuple[float, float] = POST_SUBJECT_SHARE,
+    part: str = "test",
 ) -> dict:
+    """``part`` "val" reads the validation files, which choose between runs; "test" reports."""
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
+    test = data.parts[part]
     if posts:
-        data = as_posts(data, data.parts["test"], subject_share)
-    test = data.parts["test"]
+        data = as_posts(data, test, subject_share)
+        test = data.parts["test"]
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
 
@@ -164,6 +168,7 @@ def evaluate(
         "checkpoint": str(checkpoint_path),
         "split": cfg["split"],
         "holdout_style": cfg["holdout_style"],
+        "part": part,
         "test_images": len(test),
         "test_species": len(np.unique(data.labels.num[test])),
         "threshold": threshold,
@@ -209,7 +214,8 @@ def markdown(report: dict) -> str:
     lines = [
         f"Split `{report['split']}`"
         + (f", style `{report['holdout_style']}` held out" if report["holdout_style"] else "")
-        + f": {report['test_species']} test species, {report['test_images']} images"
+        + f": {report['test_species']} {PART_NAMES[report.get('part', 'test')]} species,"
+        + f" {report['test_images']} images"
         + (", flip-averaged" if report["flip_averaged"] else "")
         + (", each shown as a synthetic post" if report.get("posts") else "")
         + (

@@ -76,3 +76,13 @@ def test_evaluate_refuses_a_subject_share_that_cannot_be(tiny_checkpoint, capsys
         args = ["evaluate", str(tiny_checkpoint), "--posts", "--subject-share", *bad]
         assert main(args) == 2
         assert "--subject-share wants 0 < MIN <= MAX <= 1" in capsys.readouterr().err
+
+
+def test_evaluate_reads_the_validation_files_when_asked(tiny_checkpoint, tiny_dataset):
+    val = load_split(tiny_dataset, "family-holdout").parts["val"]
+    report = evaluate(tiny_checkpoint, tiny_dataset, part="val")
+    assert report["part"] == "val" and report["test_images"] == len(val)
+    assert report != evaluate(tiny_checkpoint, tiny_dataset)
+    assert "validation species" in markdown(report)
+    posts = evaluate(tiny_checkpoint, tiny_dataset, posts=True, part="val")
+    assert posts["test_images"] == len(val)

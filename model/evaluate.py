@@ -1,4 +1,5 @@
-"""Evaluation on the test part of the split a checkpoint was trained on.
+"""Evaluation on the test part (or with ``--part val`` the validation part) of the split a
+checkpoint was trained on.
 
     python -m model evaluate runs/family.pt --baseline runs/family-net2017.pt -o reports/family
 
@@ -142,22 +143,22 @@ def evaluate(
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
-    test = data.parts[part]
+    indices = data.parts[part]
     if posts:
-        data = as_posts(data, test, subject_share)
-        test = data.parts["test"]
+        data = as_posts(data, indices, subject_share)
+        indices = data.parts["test"]
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
 
     def predictions(net, size: int) -> tuple[np.ndarray, np.ndarray]:
         if posts:
             return predict_posts(net, data, size, flip)
-        return predict_indices(net, data, test, size, flip)
+        return predict_indices(net, data, indices, size, flip)
 
     def scores(type_p, species_p, thr, has_species_head: bool = True) -> dict:
         out = {}
         for name, score in (("per_species", score_species), ("per_image", score_images)):
-            m = score(type_p, species_p, data.labels, test, info["species"], thr)
+            m = score(type_p, species_p, data.labels, indices, info["species"], thr)
             with_species = species_known and has_species_head
             keep = TYPE_METRICS + (SPECIES_METRICS if with_species else ())
             out[name] = {k: m[k] for k in keep}
@@ -169,8 +170,8 @@ def evaluate(
         "split": cfg["split"],
         "holdout_style": cfg["holdout_style"],
         "part": part,
-        "test_images": len(test),
-        "test_species": len(np.unique(data.labels.num[test])),
+        "test_images": len(indices),
+        "test_species": len(np.unique(data.labels.num[indices])),
         "threshold": threshold,
         "flip_averaged": flip,
         "posts": posts,
@@ -193,15 +194,22 @@ def evaluate(
         report["models"]["net2017"] = scores(base_type, base_species, base_info["threshold"])
 
     report["per_style"] = {}
-    for style in sorted(set(data.labels.style[test])):
-        rows = data.labels.style[test] == style
-        args = (type_p[rows], species_p[rows], data.labels, test[rows], info["species"], threshold)
+    for style in sorted(set(data.labels.style[indices])):
+        rows = data.labels.style[indices] == style
+        args = (
+            type_p[rows],
+            species_p[rows],
+            data.labels,
+            indices[rows],
+            info["species"],
+            threshold,
+        )
         report["per_style"][style] = {
             "images": int(rows.sum()),
             "per_species": score_species(*args),
             "per_image": score_images(*args),
         }
-    nums, species_type_p = group_mean(data.labels.num[test], type_p)
+    nums, species_type_p = group_mean(data.labels.num[indices], type_p)
     primary = np.array([pokedex.TYPES.index(pokedex.load()[int(n)].types[0]) for n in nums])
     matrix = confusion(species_type_p, primary)
     report["confusion_per_species"] = matrix.tolist()
@@ -214,7 +222,7 @@ def markdown(report: dict) -> str:
     lines = [
         f"Split `{report['split']}`"
         + (f", style `{report['holdout_style']}` held out" if report["holdout_style"] else "")
-        + f": {report['test_species']} {PART_NAMES[report.get('part', 'test')]} species,"
+        + f": {report['test_species']} {PART_NAMES[report['part']]} species,"
         + f" {report['test_images']} images"
         + (", flip-averaged" if report["flip_averaged"] else "")
         + (", each shown as a synthetic post" if report.get("posts") else "")
@@ -289,5 +297,7 @@ def write_report(report: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     (out_dir / "report.md").write_text(markdown(report))
-    title = f"{report['split']}: primary type per test species (rows sum to 1)"
+    title = (
+        f"{report['split']}: primary type per {PART_NAMES[report['part']]} species (rows sum to 1)"
+    )
     plot_confusion(np.array(report["confusion_per_species"]), out_dir / "confusion.png", title)

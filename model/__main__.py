@@ -110,6 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         dataset_dir=dataset,
         arch=args.arch,
         pretrained=args.pretrained,
+        init=args.init,
         input_size=args.input_size,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -120,6 +121,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         repeat_single=args.repeat_single,
         post_share=args.post_share,
+        empty_share=args.empty_share,
         mixup=args.mixup,
         ema=args.ema,
         time_budget=args.time_budget,
@@ -130,7 +132,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.quiet,
     )
-    meta = train(cfg)
+    try:
+        meta = train(cfg)
+    except ValueError as e:  # --init names a checkpoint of another split or format
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(
         f"saved {args.out}: best epoch {meta['best_epoch']} ({meta['stop_reason']}), "
         f"{meta['seconds'] / 60:.1f} min, {meta['images_per_second']:.0f} images/s"
@@ -303,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-pretrained", dest="pretrained", action="store_false", help="random initial weights"
     )
+    train.add_argument(
+        "--init",
+        type=Path,
+        help="start from this checkpoint (same arch and split) instead of ImageNet's weights",
+    )
     train.add_argument("--input-size", type=int, default=defaults.input_size)
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
@@ -327,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=fraction,
         default=defaults.post_share,
         help="of training images, the share framed like a post on a busy background",
+    )
+    train.add_argument(
+        "--empty-share",
+        type=fraction,
+        default=defaults.empty_share,
+        help="of training images, the share shown as their background alone, whose species "
+        "the network learns to be unsure of (the views of a busy picture that miss its subject)",
     )
     train.add_argument(
         "--mixup",

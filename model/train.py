@@ -9,7 +9,8 @@ meaningful on its own), both weighted against type imbalance; plus, for the spec
 cross-entropy with label smoothing. The best epoch on the validation part is kept. Optional:
 ``--mixup`` blends pairs of images and their labels; ``--ema`` keeps a running average of the
 weights instead of the last ones (validated and saved in their place); ``--family-share`` gives
-part of each species target to its relatives.
+part of each species target to its relatives; ``--init`` starts from a checkpoint of the same
+split instead of ImageNet's weights (one more learning-rate cycle: a warm restart).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class TrainConfig:
     dataset_dir: Path = Path("dataset")
     arch: str = "lite0"
     pretrained: bool = True
+    init: Path | None = None  # start from this checkpoint's weights (same arch and split)
     input_size: int = 64
     epochs: int = 20
     batch_size: int = 64
@@ -64,6 +66,7 @@ class TrainConfig:
     patience: int = 4
     repeat_single: int = 1  # epochs see single-image styles this many times
     post_share: float = POST_SHARE  # of training images framed like a post on a busy background
+    empty_share: float = 0.0  # of training images shown without their subject, species unsure
     mixup: float = 0.0  # Beta(a, a) for blending pairs of images; 0: none
     ema: float = 0.0  # decay of a running average of the weights, kept instead of them; 0: none
     time_budget: float | None = None  # minutes
@@ -108,6 +111,24 @@ def species_targets(labels: Labels, train: np.ndarray, family_share: float) -> t
     return targets
 
 
+def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
+    """The weights of ``cfg.init``, refused unless trained on the same split: one trained on
+    another split has seen this split's validation or test images."""
+    start, info = checkpoint.load(cfg.init)
+    trained = info["meta"]["config"]
+    same = {k: (trained[k], getattr(cfg, k)) for k in ("arch", "split", "holdout_style")}
+    same["max_species"] = (trained["max_species"], cfg.max_species)
+    differ = {k: v for k, v in same.items() if v[0] != v[1]} | (
+        {"species": ("...", "...")} if info["species"] != species_list else {}
+    )
+    if differ:
+        raise ValueError(
+            f"{cfg.init} was trained with "
+            + ", ".join(f"{k} {a}, not {b}" for k, (a, b) in differ.items())
+        )
+    return start.state_dict()
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -133,18 +154,25 @@ class TrainingBatches(torch.utils.data.Dataset):
         seed: int,
         epoch: int,
         post_share: float,
+        empty_share: float = 0.0,
     ):
         self.images, self.order, self.batch_size, self.size = images, order, batch_size, size
         self.seed, self.epoch, self.post_share = seed, epoch, post_share
+        self.empty_share = empty_share
 
     def __len__(self) -> int:
         return math.ceil(len(self.order) / self.batch_size)
 
-    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(image indices, augmented images, which of them show no subject)."""
         idx = np.sort(self.order[step * self.batch_size : (step + 1) * self.batch_size])
         state = np.random.SeedSequence([self.seed, self.epoch, step]).generate_state(2)
         g = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-        return torch.from_numpy(idx), augment(self.images[idx], self.size, g, self.post_share)
+        empty = torch.zeros(len(idx), dtype=torch.bool)
+        if self.empty_share:  # drawn only when asked, so that earlier runs' batches stay the same
+            empty = torch.rand(len(idx), generator=g) < self.empty_share
+        x = augment(self.images[idx], self.size, g, self.post_share, empty)
+        return torch.from_numpy(idx), x, empty
 
 
 def mixup(x: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -184,7 +212,9 @@ def train(cfg: TrainConfig) -> dict:
 
     species_list = [s.num for s in pokedex.load()]
     model = net.build(cfg.arch, len(species_list), cfg.input_size)
-    if cfg.arch == "lite0" and cfg.pretrained:
+    if cfg.init:
+        model.load_state_dict(initial_state(cfg, species_list))
+    elif cfg.arch == "lite0" and cfg.pretrained:
         net.load_pretrained(model)
     model.to(device).to(memory_format=torch.channels_last)
     head_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
@@ -213,7 +243,7 @@ def train(cfg: TrainConfig) -> dict:
         else None
     )
 
-    def batch_loss(
+    def subject_loss(
         type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray
     ) -> torch.Tensor:
         types = torch.as_tensor(labels.types[idx], device=device)
@@ -228,6 +258,21 @@ def train(cfg: TrainConfig) -> dict:
                 label_smoothing=cfg.label_smoothing,
             )
         return loss
+
+    def batch_loss(
+        type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray, empty: np.ndarray
+    ) -> torch.Tensor:
+        """The subjects' loss and, for images without a subject (``--empty-share``), only the
+        species head's, against the uniform distribution: there is nothing to name. Each part
+        weighs as its share of the batch."""
+        if not empty.any():
+            return subject_loss(type_logits, species_logits, idx)
+        mask = torch.as_tensor(empty, device=device)
+        unsure = -F.log_softmax(species_logits[mask], 1).mean(1).mean() * cfg.species_weight
+        if empty.all():
+            return unsure
+        loss = subject_loss(type_logits[~mask], species_logits[~mask], idx[~empty])
+        return (loss * (~empty).sum() + unsure * empty.sum()) / len(empty)
 
     # A running average of the weights sits in a flatter region than the weights of any one
     # step, which tends to carry better to what training never saw (SWAD, Cha et al. 2021).
@@ -263,6 +308,7 @@ def train(cfg: TrainConfig) -> dict:
                 cfg.seed,
                 epoch,
                 cfg.post_share,
+                cfg.empty_share,
             ),
             batch_size=None,  # the dataset yields whole batches
             num_workers=workers,
@@ -270,16 +316,17 @@ def train(cfg: TrainConfig) -> dict:
         )
         bar = tqdm(batches, desc=f"epoch {epoch}", disable=not cfg.progress, leave=False)
         total = 0.0
-        for step, (idx, x) in enumerate(bar):
-            idx = idx.numpy()
+        for step, (idx, x, empty) in enumerate(bar):
+            idx, empty = idx.numpy(), empty.numpy()
             x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             if cfg.mixup:
                 x, partner, share = mixup(x, cfg.mixup)
                 logits = model(x)
-                loss = share * batch_loss(*logits, idx)
-                loss = loss + (1 - share) * batch_loss(*logits, idx[partner.numpy()])
+                partner = partner.numpy()
+                loss = share * batch_loss(*logits, idx, empty)
+                loss = loss + (1 - share) * batch_loss(*logits, idx[partner], empty[partner])
             else:
-                loss = batch_loss(*model(x), idx)
+                loss = batch_loss(*model(x), idx, empty)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

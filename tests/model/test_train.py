@@ -8,7 +8,7 @@ import torch
 
 from model import checkpoint, net
 from model.__main__ import main
-from model.dataset import Labels, assign, load_split, training_pool
+from model.dataset import Labels, assign, load_split, model_input, training_pool
 
 
 def test_a_short_run_lowers_the_loss(tiny_run):
@@ -146,6 +146,18 @@ def test_augment_is_seeded_and_keeps_the_shape(tiny_dataset):
     assert not torch.allclose(a, c)
 
 
+def test_empty_images_show_their_background_alone(tiny_dataset):
+    from model.dataset import augment
+
+    batch = load_split(tiny_dataset, "all").images[:8]
+    empty = torch.tensor([True, False] * 4)
+    shown = augment(batch, 32, torch.Generator().manual_seed(3), empty=empty)
+    nothing = np.zeros_like(batch)  # fully transparent: the backgrounds alone
+    backgrounds = augment(nothing, 32, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(shown[empty], backgrounds[empty])
+    assert not torch.allclose(shown[~empty], backgrounds[~empty])
+
+
 def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
     from model.dataset import _random_affine, to_float
 
@@ -222,15 +234,18 @@ def test_batches_are_the_same_however_many_workers_prepare_them(tiny_dataset):
     order = np.random.default_rng(0).permutation(data.parts["train"])
 
     def batches(workers: int, epoch: int = 1) -> list:
-        epoch_batches = TrainingBatches(data.images, order, 16, 32, 3, epoch, post_share=0.5)
+        epoch_batches = TrainingBatches(
+            data.images, order, 16, 32, 3, epoch, post_share=0.5, empty_share=0.2
+        )
         return list(DataLoader(epoch_batches, batch_size=None, num_workers=workers))
 
     alone, shared = batches(0), batches(2)
     assert len(alone) == len(shared) == -(-len(order) // 16)
-    for (idx_a, x_a), (idx_s, x_s) in zip(alone, shared, strict=True):
-        assert torch.equal(idx_a, idx_s)
+    for (idx_a, x_a, empty_a), (idx_s, x_s, empty_s) in zip(alone, shared, strict=True):
+        assert torch.equal(idx_a, idx_s) and torch.equal(empty_a, empty_s)
         torch.testing.assert_close(x_a, x_s)
-    assert sorted(torch.cat([idx for idx, _ in alone]).tolist()) == sorted(order.tolist())
+    assert sorted(torch.cat([idx for idx, _, _ in alone]).tolist()) == sorted(order.tolist())
+    assert 0 < torch.cat([empty for _, _, empty in alone]).float().mean() < 0.5
     assert alone[0][1].shape == (16, 3, 32, 32)
     assert not torch.allclose(alone[0][1], batches(0, epoch=2)[0][1])  # each epoch draws anew
 
@@ -247,7 +262,9 @@ def test_mixup_blends_every_image_with_a_partner_of_the_batch():
     torch.testing.assert_close(mixed[:, 0, 0, 0], expected)
 
 
-@pytest.mark.parametrize("option, value", [("mixup", 0.4), ("family_share", 0.5)])
+@pytest.mark.parametrize(
+    "option, value", [("mixup", 0.4), ("family_share", 0.5), ("empty_share", 0.3)]
+)
 def test_a_run_with_an_option_trains_and_records_it(tiny_dataset, tmp_path, option, value):
     from model.train import TrainConfig, train
 
@@ -307,3 +324,53 @@ def test_a_run_with_averaged_weights_keeps_the_average(tiny_dataset, tmp_path):
         )
         assert "unaveraged_score" not in p
     assert any(not torch.equal(plain[k], averaged[k]) for k in plain)
+
+
+def test_a_run_can_start_from_a_checkpoint_of_its_split(tiny_checkpoint, tiny_dataset, tmp_path):
+    from model.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        split="family-holdout", out=tmp_path / "again.pt", dataset_dir=tiny_dataset,
+        arch="net2017", init=tiny_checkpoint, input_size=32, epochs=1, batch_size=16, lr=1e-9,
+        progress=False,
+    )  # fmt: skip
+    meta = train(cfg)
+    start, _ = checkpoint.load(tiny_checkpoint)
+    again, _ = checkpoint.load(cfg.out)
+    # a learning rate of almost 0 leaves the weights where they started, not where a fresh
+    # network's random ones would be
+    for (name, a), (_, b) in zip(start.named_parameters(), again.named_parameters(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    assert meta["config"]["init"] == str(tiny_checkpoint)
+
+
+def test_a_checkpoint_of_another_split_cannot_start_a_run(
+    tiny_checkpoint, tiny_dataset, tmp_path, capsys
+):
+    code = main([
+        "train", "--dataset", str(tiny_dataset), "--split", "species-holdout",
+        "--arch", "net2017", "--init", str(tiny_checkpoint), "--input-size", "32",
+        "--epochs", "1", "--out", str(tmp_path / "x.pt"), "-q",
+    ])  # fmt: skip
+    assert code == 2
+    assert "trained with split family-holdout, not species-holdout" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_images_without_a_subject_teach_the_species_head_to_be_unsure(
+    tiny_checkpoint, tiny_dataset, tmp_path
+):
+    from model.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        split="family-holdout", out=tmp_path / "unsure.pt", dataset_dir=tiny_dataset,
+        arch="net2017", init=tiny_checkpoint, input_size=32, epochs=2, batch_size=16,
+        empty_share=1.0, progress=False,
+    )  # fmt: skip
+    train(cfg)
+    x = model_input(load_split(tiny_dataset, "family-holdout").images[:32], 32)
+    with torch.no_grad():
+        before = torch.softmax(checkpoint.load(tiny_checkpoint)[0](x)[1], 1)
+        after = torch.softmax(checkpoint.load(cfg.out)[0](x)[1], 1)
+    # only backgrounds, all with a uniform species target: the head's top guess grows less sure
+    assert after.max(1).values.mean() < before.max(1).values.mean() / 2

@@ -263,8 +263,8 @@ def test_views_are_pooled_by_how_sure_each_one_is():
     types = np.array([[0.8, 0.1], [0.2, 0.6]])
     species = np.array([[0.9, 0.1], [0.5, 0.5]])  # the subject's view, then an unsure one
     pooled_types, pooled_species = pool_views(types, species)
-    weights = np.array([0.9, 0.5]) / 1.4
-    assert pooled_types == pytest.approx(weights @ types)  # [0.586, 0.279], the mean [0.5, 0.35]
+    weights = np.array([0.9**3, 0.5**3]) / (0.9**3 + 0.5**3)  # 0.854, 0.146
+    assert pooled_types == pytest.approx(weights @ types)  # [0.712, 0.173], the mean [0.5, 0.35]
     assert pooled_species == pytest.approx(weights @ species)
     assert pooled_species.sum() == pytest.approx(1.0)
     one_view = pool_views(types[:1], species[:1])
@@ -285,10 +285,10 @@ def test_a_busy_picture_has_its_own_bar_for_naming(predictor):
         assert prediction.species[0].num == predictor.species[7]
         return prediction
 
-    # background views dilute a busy picture's pool, so it is named from 0.4 (a sprite from 0.6)
-    assert reading(prepared, 0.5).species_confident
-    assert not reading(prepared, 0.35).species_confident
-    assert not reading(Predictor.prepare(png_bytes(RED)), 0.5).species_confident
+    # background views dilute a busy picture's pool, so it has a bar of its own (0.7, a sprite 0.6)
+    assert reading(prepared, 0.75).species_confident
+    assert not reading(prepared, 0.65).species_confident
+    assert reading(Predictor.prepare(png_bytes(RED)), 0.65).species_confident
 
 
 def test_a_sprite_posted_on_white_reads_like_the_sprite(predictor):

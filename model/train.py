@@ -116,16 +116,13 @@ def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
     another split has seen this split's validation or test images."""
     start, info = checkpoint.load(cfg.init)
     trained = info["meta"]["config"]
-    same = {k: (trained[k], getattr(cfg, k)) for k in ("arch", "split", "holdout_style")}
-    same["max_species"] = (trained["max_species"], cfg.max_species)
-    differ = {k: v for k, v in same.items() if v[0] != v[1]} | (
-        {"species": ("...", "...")} if info["species"] != species_list else {}
-    )
+    differ = [
+        f"{key} {trained[key]}, not {getattr(cfg, key)}"
+        for key in ("arch", "split", "holdout_style", "max_species")
+        if trained[key] != getattr(cfg, key)
+    ] + (["another species list"] if info["species"] != species_list else [])
     if differ:
-        raise ValueError(
-            f"{cfg.init} was trained with "
-            + ", ".join(f"{k} {a}, not {b}" for k, (a, b) in differ.items())
-        )
+        raise ValueError(f"{cfg.init} was trained with " + ", ".join(differ))
     return start.state_dict()
 
 

@@ -285,7 +285,7 @@ def test_a_busy_picture_has_its_own_bar_for_naming(predictor):
         assert prediction.species[0].num == predictor.species[7]
         return prediction
 
-    # background views dilute a busy picture's pool, so it has a bar of its own (0.7, a sprite 0.6)
+    # a busy picture's pool leans on its surest views, so it has a higher bar (0.7, a sprite 0.6)
     assert reading(prepared, 0.75).species_confident
     assert not reading(prepared, 0.65).species_confident
     assert reading(Predictor.prepare(png_bytes(RED)), 0.65).species_confident

@@ -38,11 +38,12 @@ from model.images import crop_to_content
 from model.metrics import (
     confusion,
     group_mean,
+    naming,
     per_type_precision_recall,
     score_images,
     score_species,
 )
-from model.predict import Predictor, pool_views
+from model.predict import BUSY_CONFIDENCE, SPECIES_CONFIDENCE, Predictor, pool_views
 
 WATER = pokedex.TYPES.index("Water")
 TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")
@@ -193,6 +194,18 @@ def evaluate(
         base_type, base_species = predictions(base_model, base_info["input_size"])
         report["models"]["net2017"] = scores(base_type, base_species, base_info["threshold"])
 
+    if species_known:  # how often the bot would name the species, and rightly (its two bars)
+        busy, nums = np.zeros(len(indices), bool), data.labels.num[indices]
+        if posts:  # a post read through several views is a busy picture
+            busy = np.diff(np.append(indices, len(data.images))) > 1
+        report["naming"] = {
+            kind: naming(species_p[rows], nums[rows], info["species"], bar)
+            for kind, rows, bar in (
+                ("plain", ~busy, SPECIES_CONFIDENCE),
+                ("busy", busy, BUSY_CONFIDENCE),
+            )
+            if rows.any()
+        }
     report["per_style"] = {}
     for style in sorted(set(data.labels.style[indices])):
         rows = data.labels.style[indices] == style
@@ -242,6 +255,13 @@ def markdown(report: dict) -> str:
             for level in ("per_species", "per_image"):
                 cells.append(_pct(report["models"][m][level].get(metric)))
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    if report.get("naming"):
+        named = "; ".join(
+            f"{kind} pictures (bar {n['bar']}): {_pct(n['named'])} of {n['images']},"
+            f" {_pct(n['right'])} of them rightly"
+            for kind, n in report["naming"].items()
+        )
+        lines += ["", f"Species named at the bot's bars, per image: {named}."]
     lines += ["", "Per style (neuralmon; per species / per image):", ""]
     keys = list(report["models"]["neuralmon"]["per_species"])
     lines += [

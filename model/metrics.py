@@ -60,6 +60,21 @@ def species_metrics(
     }
 
 
+def naming(
+    species_p: np.ndarray, true_num: np.ndarray, species_list: list[int], bar: float
+) -> dict[str, float | int]:
+    """How often a species would be named (its top probability at least ``bar``), and how often
+    the named species is the right one."""
+    named = species_p.max(1) >= bar
+    right = np.asarray(species_list)[species_p.argmax(1)] == true_num
+    return {
+        "images": len(species_p),
+        "bar": bar,
+        "named": float(named.mean()) if len(named) else float("nan"),
+        "right": float(right[named].mean()) if named.any() else float("nan"),
+    }
+
+
 def confusion(type_p: np.ndarray, primary: np.ndarray) -> np.ndarray:
     """[18, 18] counts: row = true primary type, column = arg-max type."""
     n = len(pokedex.TYPES)

@@ -87,3 +87,30 @@ def test_evaluate_reads_the_validation_files_when_asked(tiny_checkpoint, tiny_da
     assert "validation species" in markdown(report)
     posts = evaluate(tiny_checkpoint, tiny_dataset, posts=True, part="val")
     assert posts["test_images"] == len(val)
+
+
+def test_evaluate_counts_how_often_the_bot_would_name_the_species(
+    tiny_checkpoint, tiny_dataset, tmp_path
+):
+    from model.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        split="all", out=tmp_path / "all.pt", dataset_dir=tiny_dataset, arch="net2017",
+        pretrained=False, input_size=32, epochs=1, batch_size=16, progress=False,
+    )  # fmt: skip
+    train(cfg)
+    clean = evaluate(cfg.out, tiny_dataset, flip=False)
+    assert list(clean["naming"]) == ["plain"]  # sprites: one view each
+    assert clean["naming"]["plain"]["images"] == clean["test_images"]
+    assert clean["naming"]["plain"]["bar"] == 0.6
+    assert "Species named at the bot's bars, per image: plain pictures" in markdown(clean)
+
+    posts = evaluate(cfg.out, tiny_dataset, flip=False, posts=True)
+    data = load_split(tiny_dataset, "all")
+    posted = as_posts(data, data.parts["test"])  # the same posts: they are seeded
+    views = np.diff([*posted.parts["test"], len(posted.images)])
+    assert posts["naming"]["busy"]["images"] == (views > 1).sum() > 0
+    assert posts["naming"]["plain"]["images"] == (views == 1).sum() > 0
+    assert posts["naming"]["busy"]["bar"] == 0.7
+    # hold-out splits never trained on their test species: nothing to name
+    assert "naming" not in evaluate(tiny_checkpoint, tiny_dataset)

@@ -7,6 +7,7 @@ from model import pokedex
 from model.metrics import (
     confusion,
     group_mean,
+    naming,
     per_type_precision_recall,
     predicted_type_sets,
     species_metrics,
@@ -70,6 +71,18 @@ def test_species_top1_and_top5():
     m = species_metrics(p, np.array([4, 133, 150]), species_list)
     assert m["species_top1"] == pytest.approx(1 / 3)
     assert m["species_top5"] == pytest.approx(2 / 3)
+
+
+def test_naming_counts_the_named_and_the_rightly_named():
+    species_list = [1, 4, 7]
+    p = np.array([[0.7, 0.2, 0.1],  # named 1, right
+                  [0.65, 0.3, 0.05],  # named 1, wrong (true 4)
+                  [0.5, 0.4, 0.1],  # under the bar
+                  [0.1, 0.1, 0.8]])  # named 7, right  # fmt: skip
+    m = naming(p, np.array([1, 4, 1, 7]), species_list, bar=0.6)
+    assert m == {"images": 4, "bar": 0.6, "named": 0.75, "right": pytest.approx(2 / 3)}
+    none = naming(p[2:3], np.array([1]), species_list, bar=0.6)
+    assert none["named"] == 0 and np.isnan(none["right"])
 
 
 def test_group_mean_averages_rows_per_key():

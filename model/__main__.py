@@ -96,7 +96,7 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from model.train import TrainConfig, train
+    from model.train import InitError, TrainConfig, train
 
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     if not (dataset / "manifest.json").exists():
@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     try:
         meta = train(cfg)
-    except ValueError as e:  # --init names a checkpoint of another split or format
+    except InitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(

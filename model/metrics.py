@@ -70,7 +70,7 @@ def naming(
     return {
         "images": len(species_p),
         "bar": bar,
-        "named": float(named.mean()) if len(named) else float("nan"),
+        "named": float(named.mean()),
         "right": float(right[named].mean()) if named.any() else float("nan"),
     }
 

@@ -111,10 +111,17 @@ def species_targets(labels: Labels, train: np.ndarray, family_share: float) -> t
     return targets
 
 
+class InitError(ValueError):
+    """``--init`` names a checkpoint this run cannot start from."""
+
+
 def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
     """The weights of ``cfg.init``, refused unless trained on the same split: one trained on
     another split has seen this split's validation or test images."""
-    start, info = checkpoint.load(cfg.init)
+    try:
+        start, info = checkpoint.load(cfg.init)
+    except (OSError, ValueError) as e:  # missing, unreadable or of another format
+        raise InitError(str(e)) from e
     trained = info["meta"]["config"]
     differ = [
         f"{key} {trained[key]}, not {getattr(cfg, key)}"
@@ -122,7 +129,7 @@ def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
         if trained[key] != getattr(cfg, key)
     ] + (["another species list"] if info["species"] != species_list else [])
     if differ:
-        raise ValueError(f"{cfg.init} was trained with " + ", ".join(differ))
+        raise InitError(f"{cfg.init} was trained with " + ", ".join(differ))
     return start.state_dict()
 
 

@@ -1,6 +1,7 @@
 """Training, checkpoints and evaluation on the tiny synthetic dataset."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,13 +348,17 @@ def test_a_run_can_start_from_a_checkpoint_of_its_split(tiny_checkpoint, tiny_da
 def test_a_checkpoint_of_another_split_cannot_start_a_run(
     tiny_checkpoint, tiny_dataset, tmp_path, capsys
 ):
-    code = main([
-        "train", "--dataset", str(tiny_dataset), "--split", "species-holdout",
-        "--arch", "net2017", "--init", str(tiny_checkpoint), "--input-size", "32",
-        "--epochs", "1", "--out", str(tmp_path / "x.pt"), "-q",
-    ])  # fmt: skip
-    assert code == 2
+    def run(split: str, init: Path) -> int:
+        return main([
+            "train", "--dataset", str(tiny_dataset), "--split", split, "--arch", "net2017",
+            "--init", str(init), "--input-size", "32", "--epochs", "1",
+            "--out", str(tmp_path / "x.pt"), "-q",
+        ])  # fmt: skip
+
+    assert run("species-holdout", tiny_checkpoint) == 2
     assert "trained with split family-holdout, not species-holdout" in capsys.readouterr().err
+    assert run("family-holdout", tmp_path / "none.pt") == 2  # a clear error, not a traceback
+    assert "none.pt" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
 
 

@@ -46,6 +46,13 @@ POST_SHARE = 0.3
 # How much of a post's shorter side its subject spans: in training's posts framing and, by
 # default, in evaluate's synthetic posts (``--subject-share``).
 POST_SUBJECT_SHARE = (0.5, 0.95)
+# The grain of noise backgrounds, in pixels: blobs of 8 pixels at the size drawn (as
+# ``model.evaluate.make_post`` draws a post), and in training any grain from single pixels to
+# blobs of 8, log-uniformly, because a busy picture reaches the network reduced by any factor
+# and its texture with it. Busy posts on noise were the posts' largest gap (model/REPORT.md).
+NOISE_CELL = (8.0, 8.0)
+TRAIN_NOISE_CELL = (1.0, 8.0)
+BACKGROUNDS = ("white", "solid", "gradient", "noise", "clutter")  # the kinds, drawn alike
 
 
 def assign(num: int, family: int, file: str, split: str) -> str:
@@ -162,8 +169,12 @@ def model_input(rgba_uint8: torch.Tensor | np.ndarray, size: int) -> torch.Tenso
 # ------------------------------------------------------------------------------ augmentation
 
 
-def random_backgrounds(n: int, size: int, g: torch.Generator) -> torch.Tensor:
-    """White, solid, gradient, noise or clutter backgrounds, one per image: [n, 3, size, size]."""
+def random_backgrounds(
+    n: int, size: int, g: torch.Generator, noise_cell: tuple[float, float] = NOISE_CELL
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """White, solid, gradient, noise or clutter backgrounds, one per image: [n, 3, size, size],
+    and each one's kind (an index into ``BACKGROUNDS``). The noise's blobs span ``noise_cell``
+    pixels (drawn log-uniformly per image)."""
 
     def rand(*shape):
         return torch.rand(*shape, generator=g)
@@ -173,9 +184,15 @@ def random_backgrounds(n: int, size: int, g: torch.Generator) -> torch.Tensor:
     angle = rand(n, 1, 1, 1) * 2 * math.pi
     t = ((torch.cos(angle) * xs + torch.sin(angle) * ys) / math.sqrt(2) + 1) / 2
     gradient = c1 * (1 - t) + c2 * t
-    coarse = rand(n, 3, max(size // 8, 1), max(size // 8, 1))
-    noise = c1 + (F.interpolate(coarse, size=(size, size), mode="bilinear") - 0.5) * 0.8
-    noise = noise + (rand(n, 3, size, size) - 0.5) * 0.25
+    low, high = noise_cell
+    cell = torch.full((n,), low) if low == high else low * (high / low) ** rand(n)
+    grid = (size / cell).long().clamp(min=1)  # blobs across the side
+    blobs = torch.empty(n, 3, size, size)
+    for k in grid.unique().tolist():
+        same = grid == k
+        coarse = rand(int(same.sum()), 3, k, k)
+        blobs[same] = F.interpolate(coarse, size=(size, size), mode="bilinear")
+    noise = c1 + (blobs - 0.5) * 0.8 + (rand(n, 3, size, size) - 0.5) * 0.25
     clutter = gradient.clone()
     for _ in range(6):  # random rectangles, like the panels and objects of a screenshot
         x0, y0 = rand(n, 1, 1, 1) * 2 - 1.2, rand(n, 1, 1, 1) * 2 - 1.2
@@ -185,8 +202,8 @@ def random_backgrounds(n: int, size: int, g: torch.Generator) -> torch.Tensor:
     kinds = torch.stack(
         [torch.ones_like(gradient), c1.expand_as(gradient), gradient, noise, clutter]
     )
-    choice = torch.multinomial(torch.tensor([0.2, 0.2, 0.2, 0.2, 0.2]), n, True, generator=g)
-    return kinds[choice, torch.arange(n)].clamp(0, 1)
+    choice = torch.multinomial(torch.full((len(BACKGROUNDS),), 0.2), n, True, generator=g)
+    return kinds[choice, torch.arange(n)].clamp(0, 1), choice
 
 
 def _random_affine(
@@ -268,7 +285,8 @@ def augment(
     if empty is not None:
         x[empty] = 0  # premultiplied: nothing of the subject reaches the composite
     x = _pixelate(x, torch.rand(n, generator=g) < 0.15, g)
-    rgb = composite(x, random_backgrounds(n, size, g))
+    backgrounds, _ = random_backgrounds(n, size, g, TRAIN_NOISE_CELL)
+    rgb = composite(x, backgrounds)
     centres = torch.linspace(-1 + 1 / size, 1 - 1 / size, size)
     outside = (centres.abs().view(1, 1, size) > canvas[:, 0].view(n, 1, 1)) | (
         centres.abs().view(1, size, 1) > canvas[:, 1].view(n, 1, 1)

@@ -27,6 +27,7 @@ from PIL import Image
 
 from model import checkpoint, pokedex
 from model.dataset import (
+    BACKGROUNDS,
     POST_SUBJECT_SHARE,
     Labels,
     SplitData,
@@ -77,11 +78,12 @@ def make_post(
     rgba: np.ndarray,
     rng: np.random.Generator,
     subject_share: tuple[float, float] = POST_SUBJECT_SHARE,
-) -> bytes:
+) -> tuple[bytes, str]:
     """A sprite (uint8 [S, S, 4]) as someone might post it: scaled (blocky or smooth) so that it
     spans ``subject_share`` (by default 50-95%) of the shorter side of a 160-480 px canvas of
     aspect up to 16:9, placed anywhere on it, over a white, solid, gradient, noise or cluttered
-    background; saved as PNG or as JPEG of quality 50-95."""
+    background; saved as PNG or as JPEG of quality 50-95. Returns the file and the background's
+    kind (one of ``BACKGROUNDS``)."""
     sprite = crop_to_content(Image.fromarray(np.ascontiguousarray(rgba), "RGBA"))
     short = int(rng.integers(160, 481))
     long = int(short * rng.uniform(1.0, 16 / 9))
@@ -91,7 +93,8 @@ def make_post(
     resample = Image.Resampling.NEAREST if rng.random() < 0.5 else Image.Resampling.LANCZOS
     sprite = sprite.resize(size, resample)
     g = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    background = random_backgrounds(1, max(width, height), g)[0, :, :height, :width]
+    backgrounds, kind = random_backgrounds(1, max(width, height), g)
+    background = backgrounds[0, :, :height, :width]
     canvas = Image.fromarray(
         (background.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy(), "RGB"
     )
@@ -102,22 +105,24 @@ def make_post(
         canvas.save(out, "JPEG", quality=int(rng.integers(50, 96)))
     else:
         canvas.save(out, "PNG")
-    return out.getvalue()
+    return out.getvalue(), BACKGROUNDS[int(kind[0])]
 
 
 def as_posts(
     data: SplitData, indices: np.ndarray, subject_share: tuple[float, float] = POST_SUBJECT_SHARE
-) -> SplitData:
+) -> tuple[SplitData, np.ndarray]:
     """The images ``indices`` as synthetic posts read back by the bot's framing step, the same
     posts every run: a SplitData of every view of every post (``Predictor.prepare``), in order,
-    whose test part is each post's first view (``predict_posts`` reads them)."""
+    whose test part is each post's first view (``predict_posts`` reads them), and each post's
+    background kind."""
     rng = np.random.default_rng(0)
-    posts = (make_post(data.images[i], rng, subject_share) for i in indices)
-    views = [Predictor.prepare(post).pixels for post in posts]
+    posts = [make_post(data.images[i], rng, subject_share) for i in indices]
+    views = [Predictor.prepare(post).pixels for post, _ in posts]
     rows = np.repeat(np.asarray(indices), [len(v) for v in views])
     labels = Labels(**{f.name: getattr(data.labels, f.name)[rows] for f in fields(Labels)})
     first = np.cumsum([0] + [len(v) for v in views[:-1]])
-    return SplitData(np.concatenate(views), labels, {"test": first})
+    backgrounds = np.array([kind for _, kind in posts])
+    return SplitData(np.concatenate(views), labels, {"test": first}), backgrounds
 
 
 def predict_posts(
@@ -146,7 +151,7 @@ def evaluate(
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
     indices = data.parts[part]
     if posts:
-        data = as_posts(data, indices, subject_share)
+        data, backgrounds = as_posts(data, indices, subject_share)
         indices = data.parts["test"]
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
@@ -206,22 +211,24 @@ def evaluate(
             )
             if rows.any()
         }
-    report["per_style"] = {}
-    for style in sorted(set(data.labels.style[indices])):
-        rows = data.labels.style[indices] == style
-        args = (
-            type_p[rows],
-            species_p[rows],
-            data.labels,
-            indices[rows],
-            info["species"],
-            threshold,
-        )
-        report["per_style"][style] = {
-            "images": int(rows.sum()),
-            "per_species": score_species(*args),
-            "per_image": score_images(*args),
-        }
+
+    def by(groups: np.ndarray, order: tuple[str, ...]) -> dict:
+        """The test images' scores within each group (a style, a post's background)."""
+        out = {}
+        for group in (g for g in order if g in groups):
+            rows = groups == group
+            args = (type_p[rows], species_p[rows], data.labels, indices[rows])
+            out[group] = {
+                "images": int(rows.sum()),
+                "per_species": score_species(*args, info["species"], threshold),
+                "per_image": score_images(*args, info["species"], threshold),
+            }
+        return out
+
+    styles = data.labels.style[indices]
+    report["per_style"] = by(styles, tuple(sorted(set(styles))))
+    if posts:
+        report["per_background"] = by(backgrounds, BACKGROUNDS)
     nums, species_type_p = group_mean(data.labels.num[indices], type_p)
     primary = np.array([pokedex.TYPES.index(pokedex.load()[int(n)].types[0]) for n in nums])
     matrix = confusion(species_type_p, primary)
@@ -262,15 +269,20 @@ def markdown(report: dict) -> str:
             for kind, n in report["naming"].items()
         )
         lines += ["", f"Species named at the bot's bars, per image: {named}."]
-    lines += ["", "Per style (neuralmon; per species / per image):", ""]
     keys = list(report["models"]["neuralmon"]["per_species"])
-    lines += [
-        "| style | images | " + " | ".join(keys) + " |",
-        "| --- | ---: |" + " ---: |" * len(keys),
-    ]
-    for style, entry in report["per_style"].items():
-        cells = [f"{_pct(entry['per_species'][k])} / {_pct(entry['per_image'][k])}" for k in keys]
-        lines.append(f"| {style} | {entry['images']} | " + " | ".join(cells) + " |")
+    for group in ("style", "background"):
+        if f"per_{group}" not in report:
+            continue
+        lines += ["", f"Per {group} (neuralmon; per species / per image):", ""]
+        lines += [
+            f"| {group} | images | " + " | ".join(keys) + " |",
+            "| --- | ---: |" + " ---: |" * len(keys),
+        ]
+        for name, entry in report[f"per_{group}"].items():
+            cells = [
+                f"{_pct(entry['per_species'][k])} / {_pct(entry['per_image'][k])}" for k in keys
+            ]
+            lines.append(f"| {name} | {entry['images']} | " + " | ".join(cells) + " |")
     lines += ["", "Per type (primary type, per species):", ""]
     lines += ["| type | precision | recall | species |", "| --- | ---: | ---: | ---: |"]
     for name, entry in report["per_type"].items():

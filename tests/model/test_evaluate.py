@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from model.dataset import load_split
+from model.dataset import BACKGROUNDS, load_split
 from model.evaluate import as_posts, evaluate, make_post, markdown
 from tests.synthetic import sprite
 
@@ -19,7 +19,7 @@ def magenta_sprite() -> np.ndarray:
 def test_a_post_is_an_opaque_picture_holding_the_sprite():
     posts = [make_post(magenta_sprite(), np.random.default_rng(seed)) for seed in range(12)]
     formats = set()
-    for data in posts:
+    for data, _ in posts:
         img = Image.open(io.BytesIO(data))
         formats.add(img.format)
         assert img.mode == "RGB" and min(img.size) >= 160 and max(img.size) <= 480 * 16 / 9 + 1
@@ -32,11 +32,23 @@ def test_a_post_is_an_opaque_picture_holding_the_sprite():
     assert again == posts[0]  # a seed gives the same post
 
 
+def test_a_post_says_what_kind_of_background_it_has():
+    posts = [make_post(magenta_sprite(), np.random.default_rng(seed)) for seed in range(40)]
+    assert {kind for _, kind in posts} == set(BACKGROUNDS)
+    for data, kind in posts:
+        pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+        corner = pixels[:8, :8].reshape(-1, 3)
+        if kind == "white":
+            assert (corner > 230).all()
+        if kind == "noise":  # neighbouring pixels differ
+            assert np.abs(np.diff(pixels[:40, :40], axis=1)).mean() > 5
+
+
 def test_posts_can_show_small_subjects():
     def magenta_share(subject_share) -> float:
         shares = []
         for seed in range(8):
-            post = make_post(magenta_sprite(), np.random.default_rng(seed), subject_share)
+            post, _ = make_post(magenta_sprite(), np.random.default_rng(seed), subject_share)
             pixels = np.asarray(Image.open(io.BytesIO(post))).reshape(-1, 3).astype(int)
             shares.append((np.abs(pixels - MAGENTA).sum(1) < 90).mean())
         return float(np.mean(shares))
@@ -48,7 +60,8 @@ def test_posts_can_show_small_subjects():
 def test_posts_keep_their_labels_and_go_through_the_bots_framing(tiny_dataset):
     data = load_split(tiny_dataset, "family-holdout")
     test = data.parts["test"][:10]
-    posted = as_posts(data, test)
+    posted, backgrounds = as_posts(data, test)
+    assert len(backgrounds) == 10 and set(backgrounds) <= set(BACKGROUNDS)
     first = posted.parts["test"]
     assert posted.images.shape[1:] == (128, 128, 4) and posted.images.dtype == np.uint8
     assert len(first) == 10 and first[0] == 0 and (np.diff(first) >= 1).all()
@@ -67,6 +80,11 @@ def test_evaluate_on_posts_says_so(tiny_checkpoint, tiny_dataset):
     assert "(the subject 50%-95% of its shorter side)" in markdown(posts)
     assert posts["test_images"] == clean["test_images"]
     assert posts["models"]["neuralmon"] != clean["models"]["neuralmon"]
+    by_background = posts["per_background"]
+    assert set(by_background) <= set(BACKGROUNDS) and "per_background" not in clean
+    assert sum(entry["images"] for entry in by_background.values()) == posts["test_images"]
+    assert "| background | images |" in markdown(posts)
+    assert "| background |" not in markdown(clean)
 
 
 def test_evaluate_refuses_a_subject_share_that_cannot_be(tiny_checkpoint, capsys):
@@ -107,7 +125,7 @@ def test_evaluate_counts_how_often_the_bot_would_name_the_species(
 
     posts = evaluate(cfg.out, tiny_dataset, flip=False, posts=True)
     data = load_split(tiny_dataset, "all")
-    posted = as_posts(data, data.parts["test"])  # the same posts: they are seeded
+    posted, _ = as_posts(data, data.parts["test"])  # the same posts: they are seeded
     views = np.diff([*posted.parts["test"], len(posted.images)])
     assert posts["naming"]["busy"]["images"] == (views > 1).sum() > 0
     assert posts["naming"]["plain"]["images"] == (views == 1).sum() > 0

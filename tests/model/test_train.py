@@ -196,6 +196,30 @@ def test_augmented_posts_are_letterboxed_in_white(tiny_dataset):
     assert not (corners[0.0] > 0.6).all()  # a background
 
 
+def noise_roughness(noise_cell: tuple[float, float]) -> torch.Tensor:
+    """The mean step between neighbouring pixels of each noise background among 1,000."""
+    from model.dataset import BACKGROUNDS, random_backgrounds
+
+    g = torch.Generator().manual_seed(0)
+    backgrounds, kinds = random_backgrounds(1000, 64, g, noise_cell)
+    noise = backgrounds[kinds == BACKGROUNDS.index("noise")]
+    return (noise[..., 1:] - noise[..., :-1]).abs().mean((1, 2, 3))
+
+
+def test_noise_backgrounds_come_in_the_grain_asked_for():
+    single_pixels, blobs = noise_roughness((1.0, 1.0)), noise_roughness((8.0, 8.0))
+    assert len(single_pixels) > 100 and len(blobs) > 100  # a fifth of backgrounds are noise
+    assert single_pixels.median() > 2 * blobs.median()
+
+
+def test_training_noise_spans_the_evaluation_grain_and_finer():
+    from model.dataset import NOISE_CELL, TRAIN_NOISE_CELL
+
+    training, evaluation = noise_roughness(TRAIN_NOISE_CELL), noise_roughness(NOISE_CELL)
+    assert training.min() < evaluation.median()
+    assert training.max() > 1.5 * evaluation.max()
+
+
 def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
     from model.dataset import MEAN, STD, model_input
 

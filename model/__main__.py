@@ -98,6 +98,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from model.train import InitError, TrainConfig, train
 
+    low, high = args.noise_cell
+    if not 0 < low <= high:
+        print("error: --noise-cell wants 0 < MIN <= MAX", file=sys.stderr)
+        return 2
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     if not (dataset / "manifest.json").exists():
         print(f"error: no dataset in {dataset}: run `python -m model data build`", file=sys.stderr)
@@ -122,6 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         repeat_single=args.repeat_single,
         post_share=args.post_share,
         empty_share=args.empty_share,
+        noise_cell=tuple(args.noise_cell),
         mixup=args.mixup,
         ema=args.ema,
         time_budget=args.time_budget,
@@ -345,6 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.empty_share,
         help="of training images, the share shown as their background alone, whose species "
         "the network learns to be unsure of (the views of a busy picture that miss its subject)",
+    )
+    train.add_argument(
+        "--noise-cell",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        default=defaults.noise_cell,
+        help="the grain of noise backgrounds: blobs of MIN to MAX pixels (default: {:g} {:g}; "
+        "the shipped weights' first 18 epochs drew 8 8)".format(*defaults.noise_cell),
     )
     train.add_argument(
         "--mixup",

@@ -277,6 +277,7 @@ def augment(
     g: torch.Generator,
     post_share: float = POST_SHARE,
     empty: torch.Tensor | None = None,
+    noise_cell: tuple[float, float] = TRAIN_NOISE_CELL,
 ) -> torch.Tensor:
     """The training view of a batch: framing, backgrounds and artefacts vary; hues never do.
     Images marked ``empty`` show their background alone."""
@@ -285,7 +286,7 @@ def augment(
     if empty is not None:
         x[empty] = 0  # premultiplied: nothing of the subject reaches the composite
     x = _pixelate(x, torch.rand(n, generator=g) < 0.15, g)
-    backgrounds, _ = random_backgrounds(n, size, g, TRAIN_NOISE_CELL)
+    backgrounds, _ = random_backgrounds(n, size, g, noise_cell)
     rgb = composite(x, backgrounds)
     centres = torch.linspace(-1 + 1 / size, 1 - 1 / size, size)
     outside = (centres.abs().view(1, 1, size) > canvas[:, 0].view(n, 1, 1)) | (

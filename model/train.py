@@ -34,6 +34,7 @@ from model.dataset import (
     MEAN,
     POST_SHARE,
     STD,
+    TRAIN_NOISE_CELL,
     Labels,
     SplitData,
     augment,
@@ -67,6 +68,7 @@ class TrainConfig:
     repeat_single: int = 1  # epochs see single-image styles this many times
     post_share: float = POST_SHARE  # of training images framed like a post on a busy background
     empty_share: float = 0.0  # of training images shown without their subject, species unsure
+    noise_cell: tuple[float, float] = TRAIN_NOISE_CELL  # the grain of noise backgrounds, pixels
     mixup: float = 0.0  # Beta(a, a) for blending pairs of images; 0: none
     ema: float = 0.0  # decay of a running average of the weights, kept instead of them; 0: none
     time_budget: float | None = None  # minutes
@@ -159,10 +161,11 @@ class TrainingBatches(torch.utils.data.Dataset):
         epoch: int,
         post_share: float,
         empty_share: float = 0.0,
+        noise_cell: tuple[float, float] = TRAIN_NOISE_CELL,
     ):
         self.images, self.order, self.batch_size, self.size = images, order, batch_size, size
         self.seed, self.epoch, self.post_share = seed, epoch, post_share
-        self.empty_share = empty_share
+        self.empty_share, self.noise_cell = empty_share, noise_cell
 
     def __len__(self) -> int:
         return math.ceil(len(self.order) / self.batch_size)
@@ -175,7 +178,7 @@ class TrainingBatches(torch.utils.data.Dataset):
         empty = torch.zeros(len(idx), dtype=torch.bool)
         if self.empty_share:  # drawn only when asked, so that earlier runs' batches stay the same
             empty = torch.rand(len(idx), generator=g) < self.empty_share
-        x = augment(self.images[idx], self.size, g, self.post_share, empty)
+        x = augment(self.images[idx], self.size, g, self.post_share, empty, self.noise_cell)
         return torch.from_numpy(idx), x, empty
 
 
@@ -313,6 +316,7 @@ def train(cfg: TrainConfig) -> dict:
                 epoch,
                 cfg.post_share,
                 cfg.empty_share,
+                cfg.noise_cell,
             ),
             batch_size=None,  # the dataset yields whole batches
             num_workers=workers,

@@ -288,7 +288,8 @@ def test_mixup_blends_every_image_with_a_partner_of_the_batch():
 
 
 @pytest.mark.parametrize(
-    "option, value", [("mixup", 0.4), ("family_share", 0.5), ("empty_share", 0.3)]
+    "option, value",
+    [("mixup", 0.4), ("family_share", 0.5), ("empty_share", 0.3), ("noise_cell", (8.0, 8.0))],
 )
 def test_a_run_with_an_option_trains_and_records_it(tiny_dataset, tmp_path, option, value):
     from model.train import TrainConfig, train
@@ -310,6 +311,12 @@ def test_train_refuses_a_share_outside_0_to_1(flag, tmp_path, capsys):
             main(["train", "--out", str(tmp_path / "x.pt"), flag, bad])
         assert exit_info.value.code == 2
         assert f"{bad} is not between 0 and 1" in capsys.readouterr().err
+
+
+def test_train_refuses_a_noise_grain_that_cannot_be(tmp_path, capsys):
+    for bad in (["0", "8"], ["8", "1"]):
+        assert main(["train", "--out", str(tmp_path / "x.pt"), "--noise-cell", *bad]) == 2
+        assert "--noise-cell wants 0 < MIN <= MAX" in capsys.readouterr().err
 
 
 def test_species_targets_spread_a_share_over_relatives_seen_in_training():

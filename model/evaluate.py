@@ -125,6 +125,11 @@ def as_posts(
     return SplitData(np.concatenate(views), labels, {"test": first}), backgrounds
 
 
+def views_per_post(posts: SplitData) -> np.ndarray:
+    """How many views each post of ``as_posts`` is read through (1: a plain picture)."""
+    return np.diff([*posts.parts["test"], len(posts.images)])
+
+
 def predict_posts(
     model, posts: SplitData, size: int, flip: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +207,7 @@ def evaluate(
     if species_known:  # how often the bot would name the species, and rightly (its two bars)
         busy, nums = np.zeros(len(indices), bool), data.labels.num[indices]
         if posts:  # a post read through several views is a busy picture
-            busy = np.diff(np.append(indices, len(data.images))) > 1
+            busy = views_per_post(data) > 1
         report["naming"] = {
             kind: naming(species_p[rows], nums[rows], info["species"], bar)
             for kind, rows, bar in (

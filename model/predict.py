@@ -31,15 +31,16 @@ STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in t
 SPECIES_CONFIDENCE = 0.6
 # A busy picture's views (``Prepared.views``) are pooled (``pool_views``), each weighted by its
 # top species probability to this power, so that the views showing the subject carry the reading
-# and the background's unsure views do not. Chosen on the validation posts with the 96 px
-# weights (flip-free, as the bot predicts; busy posts): primary type 80.7% (power 1) -> 83.8%
-# (3) -> 84.7% (4), species top-1 81.4% -> 82.3% -> 82.5%, all posts' species top-5 95.8% ->
-# 95.4% -> 94.8%.
+# and the background's unsure views do not. Chosen on the validation posts with the 96 px weights
+# before the noise restart (model/weights/MODEL_CARD.md's first stage; flip-free, as the bot
+# predicts; busy posts): primary type 80.7% (power 1) -> 83.8% (3) -> 84.7% (4), species top-1
+# 81.4% -> 82.3% -> 82.5%, all posts' species top-5 95.8% -> 95.4% -> 94.8%.
 VIEW_WEIGHT_POWER = 3
 # So weighted, the pool leans on its few surest views, which are now and then sure of the wrong
 # species: a busy picture's species is named from this pooled probability, a higher bar than a
 # sprite's. On those validation posts: 58.4% of busy posts named, 98.9% of them rightly (0.6:
-# 65.8%, 98.3%; the power 1 with a bar of 0.4, before: 61.3%, 98.7%).
+# 65.8%, 98.3%; the power 1 with a bar of 0.4, before: 61.3%, 98.7%). The shipped weights:
+# 77.0%, 99.0%.
 BUSY_CONFIDENCE = 0.7
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from model.dataset import BACKGROUNDS, load_split
-from model.evaluate import as_posts, evaluate, make_post, markdown
+from model.evaluate import as_posts, evaluate, make_post, markdown, views_per_post
 from tests.synthetic import sprite
 
 MAGENTA = (255, 0, 255)
@@ -65,7 +65,7 @@ def test_posts_keep_their_labels_and_go_through_the_bots_framing(tiny_dataset):
     first = posted.parts["test"]
     assert posted.images.shape[1:] == (128, 128, 4) and posted.images.dtype == np.uint8
     assert len(first) == 10 and first[0] == 0 and (np.diff(first) >= 1).all()
-    views = np.diff([*first, len(posted.images)])
+    views = views_per_post(posted)
     assert set(views) <= {1, 14, 27} and len(set(views)) > 1  # plain ones, busy square or wide
     owner = np.repeat(np.arange(10), views)  # every view keeps its post's labels
     assert posted.labels.num.tolist() == data.labels.num[test][owner].tolist()
@@ -126,7 +126,7 @@ def test_evaluate_counts_how_often_the_bot_would_name_the_species(
     posts = evaluate(cfg.out, tiny_dataset, flip=False, posts=True)
     data = load_split(tiny_dataset, "all")
     posted, _ = as_posts(data, data.parts["test"])  # the same posts: they are seeded
-    views = np.diff([*posted.parts["test"], len(posted.images)])
+    views = views_per_post(posted)
     assert posts["naming"]["busy"]["images"] == (views > 1).sum() > 0
     assert posts["naming"]["plain"]["images"] == (views == 1).sum() > 0
     assert posts["naming"]["busy"]["bar"] == 0.7

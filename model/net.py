@@ -2,8 +2,8 @@
 
 ``lite0``    EfficientNet-Lite0 (timm's ``tf_efficientnet_lite0``: TensorFlow "same" padding, as
              the ImageNet weights were trained), 4.7M parameters with its heads.
-``lite2``    EfficientNet-Lite2, the same design wider and deeper (4.8M parameters in the backbone
-             against 3.4M): an alternative backbone for the type hold-outs.
+``lite2``    EfficientNet-Lite2, the same design wider and deeper, 6.1M parameters with its heads:
+             an alternative backbone for the type hold-out runs.
 ``net2017``  the network of "Who's that Neural Network?" (2017), re-implemented as the baseline:
              64x64 input, conv 5x5x32, max-pool 2, conv 5x5x64, max-pool 2, dense 64, dense 18.
 """
@@ -153,7 +153,7 @@ def pretrained_file(arch: str) -> str:
     return getattr(module, f"Efficientnet{arch.capitalize()}ModelFile").get_model_file_path()
 
 
-def load_pretrained(net: TypeSpeciesNet, arch: str = "lite0") -> None:
+def load_pretrained(net: TypeSpeciesNet, arch: str) -> None:
     """ImageNet weights into a lite0 or lite2 backbone.
 
     The file uses the original implementation's key names (``_conv_stem``, ``_blocks``...); its

@@ -219,13 +219,14 @@ def train(cfg: TrainConfig) -> dict:
 
     species_list = [s.num for s in pokedex.load()]
     model = net.build(cfg.arch, len(species_list), cfg.input_size)
+    pretrained_backbone = cfg.pretrained and cfg.arch in net.PRETRAINED
     if cfg.init:
         model.load_state_dict(initial_state(cfg, species_list))
-    elif cfg.arch in net.PRETRAINED and cfg.pretrained:
+    elif pretrained_backbone:
         net.load_pretrained(model, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)
     head_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    backbone_lr = cfg.backbone_lr if cfg.pretrained and cfg.arch in net.PRETRAINED else cfg.lr
+    backbone_lr = cfg.backbone_lr if pretrained_backbone else cfg.lr
     optimizer = torch.optim.AdamW(
         [
             {"params": model.backbone.parameters(), "lr": backbone_lr},

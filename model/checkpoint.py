@@ -80,3 +80,17 @@ def _read(path: str | os.PathLike) -> dict:
     if payload["types"] != list(pokedex.TYPES):
         raise ValueError(f"{path}: the checkpoint's type list differs from this code's")
     return payload
+
+
+def trained_on_style(meta: dict, style: str) -> bool:
+    """Whether a checkpoint's training (an ensemble's: any member's) saw images of ``style``,
+    by the dataset summary it recorded: its styles, or for checkpoints recorded before the
+    styles were, its sources (a style's sources are named after it: ``gen5-back``)."""
+    if "members" in meta:
+        return any(trained_on_style(member["meta"], style) for member in meta["members"])
+    if meta["config"]["holdout_style"] == style:
+        return False
+    dataset = meta["dataset"]
+    if dataset.get("styles"):
+        return style in dataset["styles"]
+    return any(source == style or source.startswith(f"{style}-") for source in dataset["sources"])

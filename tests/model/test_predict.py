@@ -285,9 +285,9 @@ def test_a_busy_picture_has_its_own_bar_for_naming(predictor):
         assert prediction.species[0].num == predictor.species[7]
         return prediction
 
-    # a busy picture's pool leans on its surest views, so it has a higher bar (0.7, a sprite 0.6)
-    assert reading(prepared, 0.75).species_confident
-    assert not reading(prepared, 0.65).species_confident
+    # a busy picture's pool leans on its surest views, so it has a higher bar (0.75, a sprite 0.6)
+    assert reading(prepared, 0.8).species_confident
+    assert not reading(prepared, 0.7).species_confident
     assert reading(Predictor.prepare(png_bytes(RED)), 0.65).species_confident
 
 

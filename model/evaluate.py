@@ -40,6 +40,7 @@ from model.metrics import (
     confusion,
     group_mean,
     naming,
+    naming_curve,
     per_type_precision_recall,
     score_images,
     score_species,
@@ -268,19 +269,6 @@ def evaluate(
     report["confusion_per_species"] = matrix.tolist()
     report["per_type"] = per_type_precision_recall(matrix)
     return report
-
-
-NAMING_BARS = tuple(np.round(np.arange(0.3, 0.96, 0.05), 2).tolist())
-
-
-def naming_curve(species_p: np.ndarray, true_num: np.ndarray, species_list: list[int]) -> list:
-    """At each of ``NAMING_BARS``: (bar, share of images named, share named wrongly), the
-    figures a naming bar is chosen from."""
-    top, best = species_p.max(1), np.asarray(species_list)[species_p.argmax(1)]
-    return [
-        (bar, float((top >= bar).mean()), float(((top >= bar) & (best != true_num)).mean()))
-        for bar in NAMING_BARS
-    ]
 
 
 def markdown(report: dict) -> str:

@@ -75,6 +75,19 @@ def naming(
     }
 
 
+NAMING_BARS = tuple(np.round(np.arange(0.3, 0.96, 0.05), 2).tolist())
+
+
+def naming_curve(species_p: np.ndarray, true_num: np.ndarray, species_list: list[int]) -> list:
+    """At each of ``NAMING_BARS``: (bar, share of images named, share named wrongly), the
+    figures a naming bar is chosen from."""
+    top, best = species_p.max(1), np.asarray(species_list)[species_p.argmax(1)]
+    return [
+        (bar, float((top >= bar).mean()), float(((top >= bar) & (best != true_num)).mean()))
+        for bar in NAMING_BARS
+    ]
+
+
 def confusion(type_p: np.ndarray, primary: np.ndarray) -> np.ndarray:
     """[18, 18] counts: row = true primary type, column = arg-max type."""
     n = len(pokedex.TYPES)

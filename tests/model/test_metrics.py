@@ -8,6 +8,7 @@ from model.metrics import (
     confusion,
     group_mean,
     naming,
+    naming_curve,
     per_type_precision_recall,
     predicted_type_sets,
     species_metrics,
@@ -83,6 +84,20 @@ def test_naming_counts_the_named_and_the_rightly_named():
     assert m == {"images": 4, "bar": 0.6, "named": 0.75, "right": pytest.approx(2 / 3)}
     none = naming(p[2:3], np.array([1]), species_list, bar=0.6)
     assert none["named"] == 0 and np.isnan(none["right"])
+
+
+def test_the_naming_curve_counts_named_and_wrongly_named_at_each_bar():
+    species_list = [1, 4, 7]
+    p = np.array([[0.7, 0.2, 0.1],  # right, named up to 0.7
+                  [0.62, 0.3, 0.08],  # wrong (true 4), named up to 0.6
+                  [0.1, 0.1, 0.8]])  # right, named up to 0.8  # fmt: skip
+    curve = {bar: (named, wrong) for bar, named, wrong in
+             naming_curve(p, np.array([1, 4, 7]), species_list)}  # fmt: skip
+    assert curve[0.6] == pytest.approx((1.0, 1 / 3))
+    assert curve[0.65] == pytest.approx((2 / 3, 0.0))
+    assert curve[0.8] == pytest.approx((1 / 3, 0.0))
+    assert curve[0.85] == (0.0, 0.0)
+    assert min(curve) == 0.3 and max(curve) == 0.95
 
 
 def test_group_mean_averages_rows_per_key():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image
@@ -163,10 +164,19 @@ def prepare_sprite(img: Image.Image, size: int, pixel_art: bool = False) -> Imag
 
 # ---------------------------------------------------------------------------- posted images
 
+# What a posted file may cost is bounded by what it holds, not by what its header claims: the
+# canvas is checked before a pixel is decoded, and every frame is reduced as soon as it is read.
 MAX_BYTES = 25 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # per frame: about 6300 x 6300
+MAX_PIXELS = 40_000_000  # a JPEG's canvas: about 6300 x 6300, decoded at a reduced scale
+MAX_DECODED_PIXELS = 4096 * 4096  # any other format's canvas, which is decoded whole
+# A canvas beyond FREE_PIXELS needs a byte of file per PIXELS_PER_BYTE pixels: photos and
+# screenshots carry 2-40, a sprite enlarged 50-fold about 200, a header-only bomb thousands.
+FREE_PIXELS = 1024 * 1024
+PIXELS_PER_BYTE = 128
+MAX_SIDE = 1024  # frames are reduced to this on their longer side as soon as they are read
 MAX_FRAMES = 8  # frames sampled from an animation, evenly spaced
 FRAME_SCAN_LIMIT = 64  # frames looked at in an animation: a 5,000-frame GIF costs no more
+FRAME_PIXEL_BUDGET = 2 * FREE_PIXELS  # canvas pixels composed over the frames looked at
 FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP"}
 FORMAT_NAMES = "PNG, JPEG, GIF, WebP or BMP"  # FORMATS, as people write them
 
@@ -175,47 +185,106 @@ class ImageError(ValueError):
     """An image we cannot use; the message is fit to show to the person who posted it."""
 
 
-def decode_frames(
-    source: bytes | Image.Image,
-    max_bytes: int = MAX_BYTES,
-    max_pixels: int = MAX_PIXELS,
-    max_frames: int = MAX_FRAMES,
-) -> list[Image.Image]:
-    """Bytes or a PIL image -> up to ``max_frames`` RGBA frames, or ``ImageError``.
+def open_image(source: bytes | Image.Image, max_bytes: int = MAX_BYTES) -> Image.Image:
+    """Bytes or a PIL image, held to the canvas budget before any pixel is decoded (a PIL
+    image, our own data, only to its size), or ``ImageError``."""
+    img = source if isinstance(source, Image.Image) else _open(source, max_bytes)
+    _check_canvas(img, None if isinstance(source, Image.Image) else len(source))
+    if img.format == "JPEG":
+        img.draft(img.mode, _reduced_size(img.size))  # decodes at 1/2, 1/4 or 1/8 scale
+    return img
 
-    Limits are checked before any pixel is decoded: the byte count, then the size the header
-    declares (a decompression bomb is refused without being inflated).
-    """
-    if isinstance(source, Image.Image):
-        img = source
-    else:
-        if not source:
-            raise ImageError("the file is empty")
-        if len(source) > max_bytes:
-            raise ImageError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+
+def read_frames(img: Image.Image, max_frames: int = MAX_FRAMES) -> Iterator[Image.Image]:
+    """Up to ``max_frames`` RGBA frames of an opened image, none longer than ``MAX_SIDE``,
+    one at a time (an animation's canvas is in memory once); ``ImageError`` if unreadable."""
+    for index in frame_indices(img, max_frames):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(io.BytesIO(source))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError("the image is too large to decode safely") from exc
-        except Exception as exc:
-            raise ImageError(f"this is not an image I can read ({FORMAT_NAMES})") from exc
-        if img.format not in FORMATS:
-            raise ImageError(f"{img.format} images are not supported: use {FORMAT_NAMES}")
-    if img.width * img.height > max_pixels:
-        raise ImageError(f"the image is too large ({img.width} x {img.height} pixels)")
-    if img.width < 1 or img.height < 1:
-        raise ImageError("the image has no pixels")
-    try:
-        count = min(getattr(img, "n_frames", 1), FRAME_SCAN_LIMIT)
-        wanted = {round(i * (count - 1) / max(max_frames - 1, 1)) for i in range(max_frames)}
-        frames = []
-        for index in sorted(wanted) if count > 1 else [0]:
-            if count > 1:
-                img.seek(index)
+            img.seek(index)
             img.load()
-            frames.append(to_rgba(img).copy())  # a copy: seeking reuses the frame buffer
+            frame = _reduced(to_rgba(img))
+        except MemoryError as exc:
+            raise ImageError("the image is too large to read") from exc
+        except Exception as exc:
+            raise ImageError("the image is truncated or corrupt") from exc
+        yield frame if frame is not img else frame.copy()  # seeking reuses img's buffer
+
+
+def decode_frames(source: bytes | Image.Image, max_frames: int = MAX_FRAMES) -> list[Image.Image]:
+    return list(read_frames(open_image(source), max_frames))
+
+
+def _open(data: bytes, max_bytes: int) -> Image.Image:
+    if not data:
+        raise ImageError("the file is empty")
+    if len(data) > max_bytes:
+        raise ImageError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError("the image is too large to decode safely") from exc
     except Exception as exc:
-        raise ImageError("the image is truncated or corrupt") from exc
-    return frames
+        raise ImageError(f"this is not an image I can read ({FORMAT_NAMES})") from exc
+    if img.format not in FORMATS:
+        raise ImageError(f"{img.format} images are not supported: use {FORMAT_NAMES}")
+    return img
+
+
+def _check_canvas(img: Image.Image, file_bytes: int | None) -> None:
+    """Refuse a canvas over the budget: too many pixels, or too many for the file's size."""
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageError("the image has no pixels")
+    limit = MAX_PIXELS if img.format == "JPEG" else MAX_DECODED_PIXELS
+    if width * height > limit:
+        raise ImageError(f"the image is too large ({width} x {height} pixels)")
+    if file_bytes is not None and width * height > FREE_PIXELS + PIXELS_PER_BYTE * file_bytes:
+        raise ImageError(
+            f"the image is too large for its file ({width} x {height} pixels in "
+            f"{file_bytes / 1024:.0f} KB): post a copy up to {MAX_SIDE} x {MAX_SIDE}"
+        )
+
+
+def frame_indices(img: Image.Image, max_frames: int = MAX_FRAMES) -> list[int]:
+    """Which frames to read: ``max_frames`` evenly spaced over those the budget lets us look
+    at (reaching frame k composes every frame before it on the canvas)."""
+    affordable = max(1, FRAME_PIXEL_BUDGET // (img.width * img.height))
+    count = min(getattr(img, "n_frames", 1), FRAME_SCAN_LIMIT, affordable)
+    if count <= 1:
+        return [0]
+    return sorted({round(i * (count - 1) / max(max_frames - 1, 1)) for i in range(max_frames)})
+
+
+def _reduced_size(size: tuple[int, int]) -> tuple[int, int]:
+    scale = min(1.0, MAX_SIDE / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    """The frame with its longer side at most ``MAX_SIDE``: framing a long strip pads it to a
+    square of its longer side, and the network reads 96 pixels anyway."""
+    size = _reduced_size(img.size)
+    if size == img.size:
+        return img
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def frame_image(source: bytes | Image.Image, size: int) -> tuple[np.ndarray, bool]:
+    """Decode and frame a posted image like the training data: (uint8 [n, size, size, 4], views).
+    An animation gives its frames; a still picture on a busy background gives several views
+    of it (``views`` True), the whole first. Raises ``ImageError``."""
+    img = open_image(source)
+    still = len(frame_indices(img)) == 1
+    framed = []
+    try:
+        for frame in read_frames(img):
+            pictures = subject_views(frame) if still else subject_views(frame, zoom=False)[:1]
+            framed += [prepare_sprite(picture, size) for picture in pictures]
+    except MemoryError as exc:
+        raise ImageError("the image is too large to read") from exc
+    framed = [np.asarray(f, dtype=np.uint8) for f in framed if f is not None]
+    if not framed:
+        raise ImageError("the image is fully transparent")
+    return np.stack(framed), still and len(framed) > 1

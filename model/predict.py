@@ -21,7 +21,7 @@ from PIL import Image
 
 from model import checkpoint, pokedex
 from model.dataset import model_input
-from model.images import ImageError, decode_frames, prepare_sprite, subject_views
+from model.images import frame_image
 from model.net import Probabilities, TypeSpeciesNet, frozen
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -148,16 +148,7 @@ class Predictor:
     @staticmethod
     def prepare(image: bytes | Image.Image) -> Prepared:
         """Decode, check limits, frame each frame like the training data. Raises ImageError."""
-        frames = decode_frames(image)
-        if len(frames) == 1:  # a still picture: a busy one is read through several views
-            pictures = subject_views(frames[0])
-        else:
-            pictures = [subject_views(frame, zoom=False)[0] for frame in frames]
-        framed = [prepare_sprite(picture, STORED_SIZE) for picture in pictures]
-        framed = [np.asarray(f, dtype=np.uint8) for f in framed if f is not None]
-        if not framed:
-            raise ImageError("the image is fully transparent")
-        return Prepared(np.stack(framed), views=len(frames) == 1 and len(framed) > 1)
+        return Prepared(*frame_image(image, STORED_SIZE))
 
     def predict(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
         return self.predict_prepared([self.prepare(image) for image in images])

@@ -1,6 +1,7 @@
 """``python -m bot``: settings -> resources -> bot.start().
 
-Exit status 2, with one line saying what to do, when the token is missing or rejected.
+Exit status 2, with one line saying what to do, when the token is missing or rejected, the
+checkpoint cannot be loaded or the database cannot be opened.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.databases import redact
 from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
+from model.checkpoint import CheckpointError
 from model.predict import Predictor
 from model.remote import RemoteError
 
@@ -25,6 +27,10 @@ log = logging.getLogger("bot")
 
 class DatabaseUnavailable(Exception):
     """The database cannot be opened; the message says which one (without its password)."""
+
+
+class DatabaseUnreachable(DatabaseUnavailable):
+    """A database server that does not answer, which may be restarting."""
 
 
 def load_predictor(settings: Settings) -> Predictor:
@@ -43,7 +49,9 @@ async def run(settings: Settings) -> None:
         store = await Store.open(settings.store_target)
     except Exception as exc:  # a server down, a wrong password, an unwritable folder
         where = redact(str(settings.store_target))
-        raise DatabaseUnavailable(f"cannot open the database {where}: {exc}") from exc
+        server_down = settings.database_url is not None and isinstance(exc, OSError)
+        error = DatabaseUnreachable if server_down else DatabaseUnavailable
+        raise error(f"cannot open the database {where}: {exc}") from None
     log.info("scores and settings: %s", store.db.description)
     inference = InferenceQueue(predictor)
     try:
@@ -84,9 +92,12 @@ def main() -> int:
             exc.filename,
         )
         return 2
-    except (DatabaseUnavailable, RemoteError) as exc:
+    except (DatabaseUnreachable, RemoteError) as exc:
         log.critical("%s", exc)
         return 1  # maybe passing (a server restarting): let systemd or Docker try again
+    except (CheckpointError, DatabaseUnavailable) as exc:
+        log.critical("%s", exc)
+        return 2
     except KeyboardInterrupt:
         log.info("stopped")
     return 0

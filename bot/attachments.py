@@ -9,6 +9,7 @@ import aiohttp
 
 IMAGE_CONTENT_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
+DOWNLOAD_SECONDS = 15.0  # a file that takes longer is given up on
 
 
 class AttachmentError(Exception):
@@ -44,12 +45,10 @@ def check_size(size: int, max_bytes: int) -> None:
         )
 
 
-async def download(
-    session: aiohttp.ClientSession, url: str, max_bytes: int, timeout: float = 15.0
-) -> bytes:
+async def download(session: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes:
     """Fetch at most ``max_bytes``; stop reading (and refuse) as soon as a file is larger."""
     try:
-        async with asyncio.timeout(timeout), session.get(url) as resp:
+        async with asyncio.timeout(DOWNLOAD_SECONDS), session.get(url) as resp:
             if resp.status != 200:
                 raise AttachmentError(f"Discord would not give me that file (HTTP {resp.status})")
             if resp.content_length is not None:

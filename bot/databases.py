@@ -120,8 +120,12 @@ class SQLiteDatabase(Database):
         # Wait for other processes' locks first: switching to WAL takes one when the file is new.
         # Each pragma answers a row: read it, or the open statement keeps a read lock that turns
         # a later BEGIN IMMEDIATE into an instant "database is locked".
-        for pragma in ("PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL"):
-            await _run_pragma(db, pragma)
+        try:
+            for pragma in ("PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL"):
+                await _run_pragma(db, pragma)
+        except BaseException:  # its thread would keep the process alive
+            await db.close()
+            raise
         return cls(db, Path(path))
 
     @property

@@ -4,25 +4,46 @@ Requests that arrive within ``max_wait`` of each other (or wait already when a b
 to them) run as one batch in a worker thread, so the event loop never waits on decoding or on
 the network. A batch holds at most ``max_batch`` rows of the network's input: an image counts
 its frames or views (a busy screenshot 27), so a burst of large images runs as several short
-batches instead of one long one. The queue is bounded: when it is full, ``classify`` raises
-``Busy`` at once instead of letting requests pile up.
+batches instead of one long one. Every stage is bounded: when the images waiting to be decoded,
+the network's queue or the explanations waiting reach their bound, the call raises ``Busy`` at
+once instead of letting requests pile up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
+
+from PIL import Image
 
 from model.predict import Prediction, Predictor, Prepared
 from model.remote import RemoteError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Busy(Exception):
     """Too many images are waiting; ask the user to try again in a moment."""
+
+
+class _Gate:
+    """Counts the calls inside it; one more than ``limit`` raises ``Busy``."""
+
+    def __init__(self, limit: int):
+        self.limit, self.inside = limit, 0
+
+    def __enter__(self) -> None:
+        if self.inside >= self.limit:
+            raise Busy
+        self.inside += 1
+
+    def __exit__(self, *exc_info) -> None:
+        self.inside -= 1
 
 
 @dataclass
@@ -38,14 +59,20 @@ class InferenceQueue:
         max_batch: int = 32,
         max_wait: float = 0.005,
         max_queue: int = 64,
+        max_decoding: int = 8,
+        max_explaining: int = 2,
     ):
         self.predictor = predictor
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Request] = asyncio.Queue(max_queue)
-        # One thread runs the network (it uses several cores itself); others decode images.
+        # One thread runs the network (it uses several cores itself), two decode images, and one
+        # draws explanations (a backward pass), so that none of them waits on the others.
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="neuralmon-model")
         self._decode_threads = ThreadPoolExecutor(2, thread_name_prefix="neuralmon-decode")
+        self._explain_thread = ThreadPoolExecutor(1, thread_name_prefix="neuralmon-explain")
+        self._decoding = _Gate(max_decoding)
+        self._explaining = _Gate(max_explaining)
         self._worker: asyncio.Task | None = None
 
     @property
@@ -61,17 +88,22 @@ class InferenceQueue:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-        self._model_thread.shutdown(wait=False, cancel_futures=True)
-        self._decode_threads.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._model_thread, self._decode_threads, self._explain_thread):
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    async def prepare(self, data: bytes) -> Prepared:
-        """Decode and frame an image in a thread. Raises ``ImageError`` for bad input."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._decode_threads, Predictor.prepare, data)
+    async def prepare(self, data: bytes | Image.Image) -> Prepared:
+        """Decode and frame an image in a thread. Raises ``ImageError`` for bad input, ``Busy``
+        when ``max_decoding`` images are being decoded or waiting already."""
+        with self._decoding:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._decode_threads, Predictor.prepare, data)
 
-    async def in_model_thread(self, fn, *args):
-        """Run other work on the network (a Grad-CAM picture) in its thread, in turn."""
-        return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
+    async def explain(self, fn: Callable[..., T], *args) -> T:
+        """Run ``fn(predictor, *args)`` (an explanation: a backward pass) in its own thread, so
+        that other people's images never wait on it. Raises ``Busy`` past ``max_explaining``."""
+        with self._explaining:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._explain_thread, fn, self.predictor, *args)
 
     async def classify(self, prepared: Prepared) -> Prediction:
         """Queue one prepared image; resolves when its batch has run. Raises ``Busy``."""

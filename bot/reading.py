@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,6 +18,8 @@ from bot.inference import Busy, InferenceQueue
 from model.images import ImageError
 from model.predict import Prediction
 from model.remote import RemoteError
+
+log = logging.getLogger(__name__)
 
 
 class AttachmentLike(Protocol):
@@ -34,6 +37,7 @@ class ImageReading:
 
 
 BUSY = "I'm busy with a lot of images right now; try again in a minute."
+FAILED = "something went wrong while I read that image; try another one."
 MODEL_SERVER_DOWN = "my model server is not answering right now; try again in a few minutes."
 
 
@@ -66,6 +70,10 @@ async def read_image(
     except RemoteError:  # the queue logged the details; they are not for the chat
         metrics.ERRORS.labels("model_server").inc()
         return ImageReading(name, error=MODEL_SERVER_DOWN)
+    except Exception:  # a bug, not the poster's fault: logged, and still an answer
+        log.exception("reading %r failed", name)
+        metrics.ERRORS.labels("internal").inc()
+        return ImageReading(name, error=FAILED)
     metrics.PREDICTIONS.inc()
     metrics.LATENCY.observe(time.perf_counter() - started)
     return ImageReading(name, prediction=prediction)

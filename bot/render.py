@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.delivery import shown_name
 from model import pokedex
 from model.predict import Prediction
 from model.typechart import TYPE_COLOURS, matchups
@@ -50,7 +51,7 @@ def prediction_embed(prediction: Prediction, filename: str) -> discord.Embed:
     typing = shown_typing(prediction)
     embed = discord.Embed(
         title=f"{'/'.join(typing)} type",
-        description=f"`{filename}`"
+        description=shown_name(filename)
         + (f" · {prediction.frames} frames" if prediction.frames > 1 else ""),
         colour=discord.Colour(int(TYPE_COLOURS[typing[0]].lstrip("#"), 16)),
     )
@@ -69,7 +70,7 @@ def prediction_embed(prediction: Prediction, filename: str) -> discord.Embed:
 def prediction_text(prediction: Prediction, filename: str) -> str:
     """The same reading as plain text, for channels where the bot may not embed."""
     typing = shown_typing(prediction)
-    lines = [f"**{filename}**: {'/'.join(typing)} type"]
+    lines = [f"{shown_name(filename)}: {'/'.join(typing)} type"]
     lines += [f"`{bar(t.p)}` {t.type} {t.p:.0%}" for t in prediction.types[:TYPES_SHOWN]]
     if line := species_line(prediction):
         lines.append(f"Species: {line}")

@@ -72,13 +72,26 @@ def load_info(path: str | os.PathLike) -> dict:
     return payload
 
 
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint this code loads, said in one line."""
+
+
 def _read(path: str | os.PathLike) -> dict:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    version = payload.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: checkpoint format {version}, this code reads {FORMAT_VERSION}")
-    if payload["types"] != list(pokedex.TYPES):
-        raise ValueError(f"{path}: the checkpoint's type list differs from this code's")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch's message suggests weights_only=False: never here
+        raise CheckpointError(
+            f"{path} is not a neuralmon checkpoint that loads safely (weights only, no code): "
+            f"{type(exc).__name__}"
+        ) from None
+    if not isinstance(payload, dict) or "format_version" not in payload:
+        raise CheckpointError(f"{path} is not a neuralmon checkpoint")
+    if (version := payload["format_version"]) != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format {version}, this reads {FORMAT_VERSION}")
+    if payload.get("types") != list(pokedex.TYPES):
+        raise CheckpointError(f"{path}: the checkpoint's type list differs from this code's")
     return payload
 
 

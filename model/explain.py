@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from model.dataset import MEAN, STD, model_input
 from model.net import Ensemble
-from model.predict import LocalNetwork, Prediction, Predictor
+from model.predict import LocalNetwork, Prediction, Predictor, Prepared
 from model.typechart import TYPE_COLOURS
 
 PANEL = 256
@@ -77,7 +77,12 @@ def _heat_colours(heat: np.ndarray) -> np.ndarray:
 def explain_image(predictor: Predictor, image: bytes | Image.Image) -> Image.Image:
     """The three-panel picture for one image (its first frame)."""
     _local_network(predictor)  # before any work
-    prepared = predictor.prepare(image)
+    return explain_prepared(predictor, predictor.prepare(image))
+
+
+def explain_prepared(predictor: Predictor, prepared: Prepared) -> Image.Image:
+    """``explain_image`` for an image already decoded and framed (``Predictor.prepare``)."""
+    _local_network(predictor)
     prediction: Prediction = predictor.predict_prepared([prepared])[0]
     frame = prepared.pixels[0]
     top = predictor.types.index(prediction.types[0].type)

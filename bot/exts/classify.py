@@ -10,32 +10,44 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
+from PIL import Image
 
 from bot.attachments import AttachmentError, check_size, download, is_image
+from bot.delivery import embed_groups, fit, packed, shown_name, with_retries
+from bot.inference import Busy
 from bot.ratelimit import RateLimiter
-from bot.reading import ImageReading, read_image
+from bot.reading import BUSY, FAILED, ImageReading, read_image
 from bot.render import prediction_embed, prediction_text
+from model.explain import ExplainUnavailable, explain_prepared
+from model.images import ImageError
 
 if TYPE_CHECKING:
     from bot.bot import Neuralmon
 
 log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
+Message = tuple[str, list[discord.Embed]]
 
 
-def reply_parts(readings: list[ImageReading], embeds_allowed: bool) -> tuple[str, list]:
-    """(message text, embeds) for the readings of one message's images."""
-    errors = [f"`{r.filename}`: {r.error}" for r in readings if r.error]
+RATE_LIMITED = "You're sending images faster than I can read them; try again in a few seconds."
+
+
+def reply_messages(readings: list[ImageReading], embeds_allowed: bool) -> list[Message]:
+    """The messages (text, embeds) that answer one message's images, each within Discord's
+    limits: the errors first, then the readings."""
+    errors = [f"{shown_name(r.filename)}: {r.error}" for r in readings if r.error]
     good = [r for r in readings if r.prediction]
     if embeds_allowed:
-        return "\n".join(errors), [prediction_embed(r.prediction, r.filename) for r in good]
+        groups = embed_groups([prediction_embed(r.prediction, r.filename) for r in good]) or [[]]
+        return [(fit("\n".join(errors)), groups[0]), *(("", group) for group in groups[1:])]
     texts = [prediction_text(r.prediction, r.filename) for r in good]
-    return "\n\n".join(texts + errors)[:2000], []
+    return [(text, []) for text in packed(texts + errors)]
 
 
 class Classify(commands.Cog):
@@ -104,11 +116,11 @@ class Classify(commands.Cog):
             self._log_missing_once(channel.id, "Send Messages")
             return
         embeds_allowed = permissions is None or permissions.embed_links
-        content, embeds = reply_parts(readings, embeds_allowed)
         try:
-            await message.reply(
-                content or None, embeds=embeds, allowed_mentions=NO_PINGS, mention_author=False
-            )
+            for content, embeds in reply_messages(readings, embeds_allowed):
+                send = partial(message.reply, content or None, embeds=embeds,
+                               allowed_mentions=NO_PINGS, mention_author=False)  # fmt: skip
+                await with_retries(send)
         except discord.Forbidden:
             self._log_missing_once(channel.id, "Send Messages / Read Message History")
         except discord.HTTPException as exc:
@@ -125,19 +137,32 @@ class Classify(commands.Cog):
 
     async def answer(self, interaction: discord.Interaction, readings: list[ImageReading]) -> None:
         """Reply to a deferred interaction; an unusable image gets a private message."""
-        if readings and all(r.error for r in readings):
-            await interaction.delete_original_response()
-            content, _ = reply_parts(readings, embeds_allowed=True)
-            await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
-            return
-        content, embeds = reply_parts(readings, embeds_allowed=True)
-        await interaction.followup.send(content, embeds=embeds, allowed_mentions=NO_PINGS)
+        private = bool(readings) and all(r.error for r in readings)
+        try:
+            if private:
+                await interaction.delete_original_response()
+            for content, embeds in reply_messages(readings, embeds_allowed=True):
+                send = partial(interaction.followup.send, content, embeds=embeds,
+                               ephemeral=private, allowed_mentions=NO_PINGS)  # fmt: skip
+                await with_retries(send)
+        except discord.HTTPException as exc:
+            log.warning("could not answer a command: %s", exc)
+
+    async def within_rate(self, interaction: discord.Interaction, wanted: int) -> int:
+        """How many of ``wanted`` images a command may read (the automatic replies' limits);
+        none: the user is told so privately."""
+        granted = self.take_rate(interaction.user.id, interaction.channel_id or 0, wanted)
+        if not granted:
+            await interaction.response.send_message(RATE_LIMITED, ephemeral=True)
+        return granted
 
     @app_commands.command(name="classify", description="Read the Pokémon types in an image")
     @app_commands.describe(image="A PNG, JPEG, GIF or WebP image")
     async def classify_command(
         self, interaction: discord.Interaction, image: discord.Attachment
     ) -> None:
+        if not await self.within_rate(interaction, 1):
+            return
         await interaction.response.defer(thinking=True)
         await self.answer(interaction, await self.read_all([image]))
 
@@ -148,34 +173,54 @@ class Classify(commands.Cog):
                 "That message has no image attached.", ephemeral=True
             )
             return
+        granted = await self.within_rate(interaction, len(images))
+        if not granted:
+            return
         await interaction.response.defer(thinking=True)
-        await self.answer(interaction, await self.read_all(images))
+        await self.answer(interaction, await self.read_all(images[:granted]))
 
     @app_commands.command(name="explain", description="Show where the network looked")
     @app_commands.describe(image="A PNG, JPEG, GIF or WebP image")
     async def explain_command(
         self, interaction: discord.Interaction, image: discord.Attachment
     ) -> None:
-        from model.explain import ExplainUnavailable, explain_image
-        from model.images import ImageError
-
+        if not await self.within_rate(interaction, 1):
+            return
         await interaction.response.defer(thinking=True)
-        settings, inference = self.bot.settings, self.bot.inference
         try:
-            if not is_image(image.content_type, image.filename):
-                raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
-            check_size(image.size, settings.max_image_bytes)
-            data = await download(self.bot.http_session, image.url, settings.max_image_bytes)
-            picture = await inference.in_model_thread(explain_image, inference.predictor, data)
+            picture = await self.explanation(image)
         except (AttachmentError, ImageError, ExplainUnavailable) as exc:
             await self.answer(interaction, [ImageReading(image.filename, error=str(exc))])
             return
-        buffer = io.BytesIO()
-        picture.save(buffer, "PNG")
-        buffer.seek(0)
-        await interaction.followup.send(
-            file=discord.File(buffer, "explain.png"), allowed_mentions=NO_PINGS
-        )
+        except Busy:
+            await self.answer(interaction, [ImageReading(image.filename, error=BUSY)])
+            return
+        except Exception:
+            log.exception("explaining %r failed", image.filename)
+            await self.answer(interaction, [ImageReading(image.filename, error=FAILED)])
+            return
+        png = io.BytesIO()
+        picture.save(png, "PNG")
+        try:
+            await with_retries(
+                lambda: interaction.followup.send(
+                    file=discord.File(io.BytesIO(png.getvalue()), "explain.png"),
+                    allowed_mentions=NO_PINGS,
+                )
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not answer /explain: %s", exc)
+
+    async def explanation(self, image: discord.Attachment) -> Image.Image:
+        """The explain picture of an attachment: downloaded, decoded in the decoding threads,
+        drawn in the explanation thread."""
+        settings, inference = self.bot.settings, self.bot.inference
+        if not is_image(image.content_type, image.filename):
+            raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
+        check_size(image.size, settings.max_image_bytes)
+        data = await download(self.bot.http_session, image.url, settings.max_image_bytes)
+        prepared = await inference.prepare(data)
+        return await inference.explain(explain_prepared, prepared)
 
     @app_commands.command(name="autoclassify", description="Read images posted in this channel")
     @app_commands.describe(on="on: answer every image here; off: only /classify")

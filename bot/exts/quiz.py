@@ -12,20 +12,21 @@ import io
 import logging
 import random
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery import with_retries
 from bot.quiz import render
 from bot.quiz.art import ArtSource, ArtUnavailable
 from bot.quiz.game import AlreadyRunning, Outcome, Round, Rounds
 from bot.quiz.silhouette import question_picture, reveal_picture
 from bot.ratelimit import RateLimiter
 from model import pokedex
-from model.predict import Predictor
 
 if TYPE_CHECKING:
     from bot.bot import Neuralmon
@@ -33,14 +34,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 WRONG = "❌"
+REFUSED = "⏳"  # a prefix command that cannot run now: a reaction, not a message for everyone
 PAGE = 10
+SCORE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute
 
 
-def _png(img) -> io.BytesIO:
+def _png(img) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, "PNG")
-    buffer.seek(0)
-    return buffer
+    return buffer.getvalue()
 
 
 @dataclass
@@ -124,6 +126,9 @@ class Quiz(commands.Cog):
         self.start_limit = RateLimiter(1, 5.0)
         self.between_rounds = 3.0  # seconds between the rounds of a series
         self.scores_broken = False
+        self.score_retry_delays = SCORE_RETRY_DELAYS
+        self._score_writes: set[asyncio.Task] = set()
+        self._score_order = asyncio.Lock()  # wins are written in the order they happened
         self._live: dict[int, _Live] = {}
         self._left_open: list[tuple[int, int]] = []
 
@@ -147,7 +152,7 @@ class Quiz(commands.Cog):
                         f"{pokedex.load()[num].name}. Start a new one with /whosthat.",
                         allowed_mentions=NO_PINGS,
                     )
-            await self._safe_store("round_closed", channel_id)
+            await self._quietly(self.bot.store.round_closed(channel_id), "end a round")
         if left:
             log.info("ended %d rounds left open by the last run", len(left))
 
@@ -155,6 +160,12 @@ class Quiz(commands.Cog):
         for live in self._live.values():
             if live.timer:
                 live.timer.cancel()
+        await self.scores_written(timeout=10.0)
+
+    async def scores_written(self, timeout: float | None = None) -> None:
+        """Wait for the wins still being written (at shutdown: a little while, not forever)."""
+        if self._score_writes:
+            await asyncio.wait(self._score_writes, timeout=timeout)
 
     # ------------------------------------------------------------------ rounds
 
@@ -192,20 +203,33 @@ class Quiz(commands.Cog):
             return "A round is already running in this channel."
         live = _Live(channel, guild_id, generation, hard, rounds - 1, art)
         self._live[channel.id] = live
-        picture = await asyncio.to_thread(question_picture, art, hard, self.rng)
-        await channel.send(
-            embed=render.question_embed(round_, live.remaining),
-            file=discord.File(_png(picture), "whosthat.png"),
-            view=RoundView(self, channel.id, round_.duration),
-            allowed_mentions=NO_PINGS,
-        )
-        await self._safe_store("round_opened", channel.id, guild_id, species.num, time.time())
+        try:
+            await self._ask(live, round_)
+        except discord.HTTPException as exc:
+            log.warning("could not post a question in %s: %s", channel.id, exc)
+            self._live.pop(channel.id, None)
+            self.rounds.finish(channel.id)
+            return "I could not post the question here; check that I may send files and embeds."
+        opened = self.bot.store.round_opened(channel.id, guild_id, species.num, time.time())
+        await self._quietly(opened, "note the round")
         live.timer = asyncio.create_task(self._timeout(channel.id, round_))
         return None
 
+    async def _ask(self, live: _Live, round_: Round) -> None:
+        picture = _png(await asyncio.to_thread(question_picture, live.art, live.hard, self.rng))
+        channel_id = live.channel.id
+        await with_retries(
+            lambda: live.channel.send(
+                embed=render.question_embed(round_, live.remaining),
+                file=discord.File(io.BytesIO(picture), "whosthat.png"),
+                view=RoundView(self, channel_id, round_.duration),
+                allowed_mentions=NO_PINGS,
+            )
+        )
+
     async def _network_typing(self, art) -> tuple[str, ...] | None:
         try:
-            prepared = await asyncio.to_thread(Predictor.prepare, art)
+            prepared = await self.bot.inference.prepare(art)
             return (await self.bot.inference.classify(prepared)).typing
         except Exception as exc:  # a hint is a nicety: the round goes on without it
             log.debug("no network hint: %s", exc)
@@ -222,39 +246,67 @@ class Quiz(commands.Cog):
         self.rounds.finish(channel_id)
         if live.timer and live.timer is not asyncio.current_task():
             live.timer.cancel()
-        await self._safe_store("round_closed", channel_id)
         if winner is not None and live.guild_id is not None:
-            await self._safe_store(
-                "record_win",
-                live.guild_id,
-                winner.id,
-                round_.points,
-                round_.won_after,
-                winner.display_name,
-            )
-        picture = await asyncio.to_thread(reveal_picture, live.art)
+            win = (live.guild_id, winner.id, round_.points, round_.won_after, winner.display_name)
+            task = asyncio.create_task(self._record_win(*win))
+            self._score_writes.add(task)
+            task.add_done_callback(self._score_writes.discard)
+        await self._quietly(self.bot.store.round_closed(channel_id), "end a round")
+        picture = _png(await asyncio.to_thread(reveal_picture, live.art))
         try:
-            await live.channel.send(
-                embed=render.reveal_embed(round_, winner.display_name if winner else None),
-                file=discord.File(_png(picture), "reveal.png"),
-                allowed_mentions=NO_PINGS,
+            await with_retries(
+                lambda: live.channel.send(
+                    embed=render.reveal_embed(round_, winner.display_name if winner else None),
+                    file=discord.File(io.BytesIO(picture), "reveal.png"),
+                    allowed_mentions=NO_PINGS,
+                )
             )
         except discord.HTTPException as exc:
             log.warning("could not reveal in %s: %s", channel_id, exc)
         if live.remaining > 0:
             await asyncio.sleep(self.between_rounds)
-            await self.start_round(
+            reason = await self.start_round(
                 live.channel, live.guild_id, live.generation, live.hard, live.remaining
             )
+            if reason:
+                log.info("the series in %s stopped: %s", channel_id, reason)
 
-    async def _safe_store(self, method: str, *args) -> None:
-        """Scores are worth a log line, never a lost game: a broken database is skipped."""
+    async def _record_win(self, guild_id: int, user_id: int, points: int, seconds: float,
+                          name: str) -> None:  # fmt: skip
+        """Write a win, trying again for about a minute while the database is unavailable."""
+        async with self._score_order:
+            for delay in (*self.score_retry_delays, None):
+                try:
+                    await self.bot.store.record_win(guild_id, user_id, points, seconds, name)
+                except Exception as exc:
+                    self._scores_failed(f"write a win ({exc})")
+                    if delay is None:
+                        log.error("lost a win: user %s, +%d points in guild %s",
+                                  user_id, points, guild_id)  # fmt: skip
+                        return
+                    await asyncio.sleep(delay)
+                else:
+                    self._scores_work()
+                    return
+
+    @staticmethod
+    async def _quietly(write: Awaitable[object], what: str) -> None:
+        """Bookkeeping of rounds, which a broken database must not stop: logged, not raised."""
         try:
-            await getattr(self.bot.store, method)(*args)
+            await write
         except Exception as exc:
-            if not self.scores_broken:
-                log.error("score database unavailable (%s); games go on without scores", exc)
-            self.scores_broken = True
+            log.warning("could not %s: %s", what, exc)
+
+    def _scores_failed(self, what: str) -> None:
+        if not self.scores_broken:
+            log.error("score database unavailable; games go on without scores")
+        log.warning("could not %s", what)
+        self.scores_broken = True
+
+    def _scores_work(self) -> None:
+        if self.scores_broken:
+            log.info("score database available again")
+        self.scores_broken = False
 
     async def take_guess(self, channel_id: int, user: discord.abc.User, text: str) -> Outcome:
         round_ = self.rounds.get(channel_id)
@@ -285,7 +337,10 @@ class Quiz(commands.Cog):
             with contextlib.suppress(discord.HTTPException):
                 await message.add_reaction(WRONG)
 
-    @commands.hybrid_command(name="whosthat", description="Start a 'Who's that Pokémon?' round")
+    @commands.hybrid_command(
+        name="whosthat", description="Start a 'Who's that Pokémon?' round",
+        usage="[generation 1-9] [easy|hard] [rounds 1-10]",
+    )  # fmt: skip
     @app_commands.describe(
         generation="Only Pokémon from this generation (1-9)",
         difficulty="easy: types shown; hard: silhouette only, turned or cropped",
@@ -294,26 +349,52 @@ class Quiz(commands.Cog):
     async def whosthat(
         self,
         ctx: commands.Context,
-        generation: app_commands.Range[int, 1, 9] | None = None,
-        difficulty: str = "easy",
-        rounds: app_commands.Range[int, 1, 10] = 1,
+        generation: commands.Range[int, 1, 9] | None = None,
+        difficulty: Literal["easy", "hard"] = "easy",
+        rounds: commands.Range[int, 1, 10] = 1,
     ) -> None:
-        hard = difficulty.lower().startswith("h")
         if ctx.interaction:
             await ctx.defer()
-        reason = await self.start_round(
-            ctx.channel, ctx.guild.id if ctx.guild else None, generation, hard, rounds
-        )
+        try:
+            reason = await self.start_round(
+                ctx.channel, ctx.guild.id if ctx.guild else None, generation,
+                difficulty == "hard", rounds,
+            )  # fmt: skip
+        except Exception:
+            log.exception("could not start a round in %s", ctx.channel.id)
+            reason = "Something went wrong while starting the round; try again in a moment."
         if reason:
-            await ctx.send(reason, ephemeral=True, allowed_mentions=NO_PINGS)
+            await self.refuse(ctx, reason)
         elif ctx.interaction:
             await ctx.send("Round started!", ephemeral=True)
 
     @commands.hybrid_command(name="hint", description="A hint for the running round")
     async def hint(self, ctx: commands.Context) -> None:
         text = self.next_hint(ctx.channel.id)
-        reply = f"Hint: {text}" if text else "No hint right now (none left, or wait a moment)."
-        await ctx.send(reply, allowed_mentions=NO_PINGS)
+        if text is None:
+            await self.refuse(ctx, "No hint right now (none left, or wait a moment).")
+            return
+        await ctx.send(f"Hint: {text}", allowed_mentions=NO_PINGS)
+
+    async def refuse(self, ctx: commands.Context, reason: str) -> None:
+        """Say why a command cannot run: privately to a slash command; to a prefix command
+        with a reaction, so that repeating it does not fill the channel."""
+        try:
+            if ctx.interaction:
+                await ctx.send(reason, ephemeral=True, allowed_mentions=NO_PINGS)
+            else:
+                await ctx.message.add_reaction(REFUSED)
+        except discord.HTTPException as exc:
+            log.debug("could not refuse a command: %s", exc)
+
+    async def cog_command_error(self, ctx: commands.Context, error: Exception) -> None:
+        """A prefix command written wrong gets its usage, in a line."""
+        if isinstance(error, commands.UserInputError) and ctx.command is not None:
+            usage = f"{ctx.clean_prefix}{ctx.command.name} {ctx.command.usage or ''}".strip()
+            with contextlib.suppress(discord.HTTPException):
+                await ctx.send(f"Usage: `{usage}`", ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        log.error("command %s failed", ctx.command, exc_info=error)
 
     @app_commands.command(name="leaderboard", description="Quiz scores in this server")
     @app_commands.guild_only()

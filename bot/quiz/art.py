@@ -70,7 +70,10 @@ class ArtSource:
                 data = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ArtUnavailable(f"could not download {url}: {exc}") from exc
-        await asyncio.to_thread(atomic_write, self.cache_dir / f"{num}.png", data)
+        try:  # the cache saves a download next time; a full disk costs only that
+            await asyncio.to_thread(atomic_write, self.cache_dir / f"{num}.png", data)
+        except OSError as exc:
+            log.warning("could not cache the art of #%d: %s", num, exc)
         return data
 
 

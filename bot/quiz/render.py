@@ -9,6 +9,11 @@ from bot.store import Score
 from model.typechart import TYPE_COLOURS
 
 
+def escape(name: str) -> str:
+    """A display name as plain text: its markdown and mentions shown, not applied."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(name))
+
+
 def _colour(types: tuple[str, ...]) -> discord.Colour:
     return discord.Colour(int(TYPE_COLOURS[types[0]].lstrip("#"), 16))
 
@@ -34,7 +39,10 @@ def reveal_embed(round_: Round, winner_name: str | None) -> discord.Embed:
     s = round_.species
     names = " · ".join(n for n in (s.name_ja, s.name_ja_romaji, s.name_zh) if n)
     if winner_name:
-        result = f"**{winner_name}** got it in {round_.won_after:.1f} s (+{round_.points} points)"
+        result = (
+            f"**{escape(winner_name)}** got it in {round_.won_after:.1f} s "
+            f"(+{round_.points} points)"
+        )
     else:
         result = "Time's up: nobody got it."
     embed = discord.Embed(
@@ -49,8 +57,8 @@ def reveal_embed(round_: Round, winner_name: str | None) -> discord.Embed:
 def leaderboard_embed(guild_name: str, page: list[Score], names: dict[int, str], start: int,
                       players: int) -> discord.Embed:  # fmt: skip
     lines = [
-        f"**{start + i + 1}.** {names.get(s.user_id) or f'user {s.user_id}'}: {s.points} points, "
-        f"{s.wins} wins, best streak {s.best_streak}"
+        f"**{start + i + 1}.** {escape(names.get(s.user_id) or f'user {s.user_id}')}: "
+        f"{s.points} points, {s.wins} wins, best streak {s.best_streak}"
         for i, s in enumerate(page)
     ]
     embed = discord.Embed(

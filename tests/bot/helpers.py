@@ -24,6 +24,7 @@ def mock_member(bot: bool = False, user_id: int | None = None) -> MagicMock:
     member = MagicMock(spec=discord.Member)
     member.id = user_id or next(_ids)
     member.bot = bot
+    member.display_name = f"user{member.id}"
     return member
 
 

@@ -5,6 +5,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot import attachments
 from bot.attachments import AttachmentError, check_size, download, is_image, sniff
 from tests.synthetic import encoded, png_bytes, sprite
 
@@ -83,9 +84,10 @@ async def test_download_stops_at_the_limit(files_server):
         await download(session, str(server.make_url("/endless")), 2**20)
 
 
-async def test_download_failures_are_friendly(files_server):
+async def test_download_failures_are_friendly(files_server, monkeypatch):
     server, session, _ = files_server
+    monkeypatch.setattr(attachments, "DOWNLOAD_SECONDS", 0.2)
     with pytest.raises(AttachmentError, match="HTTP 404"):
         await download(session, str(server.make_url("/missing")), 10**6)
     with pytest.raises(AttachmentError, match="could not download"):
-        await download(session, str(server.make_url("/slow")), 10**6, timeout=0.2)
+        await download(session, str(server.make_url("/slow")), 10**6)

@@ -1,3 +1,4 @@
+import asyncio
 import logging
 import os
 import subprocess
@@ -61,6 +62,59 @@ def test_an_unreachable_database_exits_1_without_its_password(monkeypatch, caplo
     assert entry.main() == 1
     assert "cannot open the database postgresql://bot:***@127.0.0.1:9/neuralmon" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_a_database_folder_that_cannot_be_made_exits_2_at_once(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    env = os.environ | {"PYTHONPATH": str(ROOT), "DISCORD_TOKEN": "t",
+                        "DATABASE_PATH": str(tmp_path / "a-file" / "neuralmon.db")}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    critical = [line for line in done.stderr.splitlines() if "CRITICAL" in line]
+    assert len(critical) == 1 and "cannot open the database" in critical[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_locked_database_exits_2_and_leaves_no_thread_behind(monkeypatch, caplog, tmp_path):
+    import sqlite3
+    import threading
+
+    path = tmp_path / "locked.db"
+    asyncio.run(_created(path))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DATABASE_PATH", str(path))
+    monkeypatch.setattr(entry.Predictor, "load", lambda path: None)
+    before = set(threading.enumerate())
+    try:
+        assert entry.main() == 2
+    finally:
+        holder.rollback()
+    assert "cannot open the database" in caplog.text and "locked" in caplog.text
+    left = [t for t in set(threading.enumerate()) - before if not t.daemon and t.is_alive()]
+    assert left == []  # nothing keeps a stopped bot from exiting
+
+
+async def _created(path: Path) -> None:
+    from bot.store import Store
+
+    await (await Store.open(path)).close()
+
+
+def test_a_checkpoint_refused_by_safe_loading_exits_2_in_one_line(monkeypatch, caplog, tmp_path):
+    import torch
+
+    unsafe = tmp_path / "unsafe.pt"
+    torch.save({"state_dict": {}, "hook": print}, unsafe)  # a global: weights_only refuses it
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("CHECKPOINT", str(unsafe))
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite"))
+    assert entry.main() == 2
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert "is not a neuralmon checkpoint that loads safely" in line and "\n" not in line
+    assert "weights_only=False" not in caplog.text
 
 
 def test_an_unreachable_model_server_exits_1(monkeypatch, caplog):

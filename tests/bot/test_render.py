@@ -55,6 +55,6 @@ def test_a_known_species_shows_its_true_types():
 
 def test_plain_text_fallback_says_the_same():
     text = prediction_text(CHARIZARD_LIKE, "dragon.png")
-    assert text.splitlines()[0] == "**dragon.png**: Fire/Flying type"
+    assert text.splitlines()[0] == "`dragon.png`: Fire/Flying type"
     assert "Species: #6 Charizard (Fire/Flying), 90% sure" in text
     assert "Immune to: Ground" in text

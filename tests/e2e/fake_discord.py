@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
@@ -30,6 +31,39 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(
         body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
     )
+
+
+# Discord's limits on what a message may hold
+LIMITS = {"content": 2000, "embeds": 10, "title": 256, "description": 4096, "fields": 25,
+          "field name": 256, "field value": 1024, "embed total": 6000}  # fmt: skip
+
+
+def _over_limits(body: Any) -> str | None:
+    """What in a message body Discord would refuse for its length, if anything."""
+    if not isinstance(body, dict):
+        return None
+    body = body.get("data", body) if isinstance(body.get("data"), dict) else body
+    if len(body.get("content") or "") > LIMITS["content"]:
+        return "content: must be 2000 or fewer in length"
+    embeds = body.get("embeds") or []
+    if len(embeds) > LIMITS["embeds"]:
+        return "embeds: must be 10 or fewer in length"
+    total = 0
+    for embed in embeds:
+        fields = embed.get("fields", [])
+        texts = {"title": embed.get("title") or "", "description": embed.get("description") or ""}
+        if len(fields) > LIMITS["fields"]:
+            return "fields: must be 25 or fewer in length"
+        for key, text in texts.items():
+            if len(text) > LIMITS[key]:
+                return f"{key}: too long"
+        for f in fields:
+            if len(f["name"]) > LIMITS["field name"] or len(f["value"]) > LIMITS["field value"]:
+                return "field: too long"
+        footer = (embed.get("footer") or {}).get("text") or ""
+        total += sum(map(len, texts.values())) + len(footer)
+        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+    return "embeds: over 6000 characters in all" if total > LIMITS["embed total"] else None
 
 
 @dataclass
@@ -83,8 +117,10 @@ class FakeDiscord:
         return f"http://127.0.0.1:{self.port}"
 
     def add_file(self, name: str, data: bytes) -> str:
-        self.files[name] = data
-        return f"{self.base}/files/{name}"
+        """Serve ``data``; its URL keeps to safe characters (a CDN's does, whatever the name)."""
+        key = quote(name, safe="")[:200]
+        self.files[key] = data
+        return f"{self.base}/files/{quote(key, safe='')}"
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -93,7 +129,10 @@ class FakeDiscord:
 
     async def file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        if name not in self.files or self._fault("GET files"):
+        fault = self._fault("GET files")
+        if fault == "hang":  # a CDN that accepts the request and never answers
+            await asyncio.sleep(3600)
+        if name not in self.files or fault:
             return web.Response(status=404)
         return web.Response(body=self.files[name])
 
@@ -140,6 +179,10 @@ class FakeDiscord:
             return web.Response(body=json.dumps(payload).encode(), status=429, headers=headers)
         if fault == "500":
             return _json({"message": "Internal Server Error", "code": 0}, 500)
+        if fault == "503":
+            return web.Response(status=503, text="upstream connect error")
+        if problem := _over_limits(body):
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
         return await self.answer(request.method, path, body)
 
     async def answer(self, method: str, path: str, body: Any) -> web.Response:

@@ -137,7 +137,7 @@ async def test_without_embed_links_the_reply_is_plain_text(cog, files):
     message = mock_message([mock_attachment(files("/ok.png"), "d.png")], channel=channel)
     await cog.on_message(message)
     args, kwargs = message.reply.await_args
-    assert args[0].startswith("**d.png**: Fire/Flying type") and kwargs["embeds"] == []
+    assert args[0].startswith("`d.png`: Fire/Flying type") and kwargs["embeds"] == []
 
 
 async def test_without_send_permission_it_logs_once_and_stays_quiet(cog, files, caplog):
@@ -176,7 +176,7 @@ async def test_slash_classify_answers_in_public(cog, files):
     interaction.response.defer.assert_awaited_once_with(thinking=True)
     kwargs = interaction.followup.send.await_args.kwargs
     assert kwargs["embeds"][0].title == "Fire/Flying type"
-    assert "ephemeral" not in kwargs
+    assert not kwargs["ephemeral"]
 
 
 async def test_slash_classify_bad_input_gets_a_private_error(cog, files):

@@ -34,6 +34,7 @@ async def quiz(tmp_path):
     cog = Quiz(bot, clock=clock)
     cog.pick_species = lambda generations: PIKACHU
     cog.between_rounds = 0
+    cog.score_retry_delays = (0.01, 0.01)
     channel = mock_channel()
     channel.send = AsyncMock()
     yield cog, clock, channel
@@ -66,6 +67,7 @@ async def test_a_round_from_question_to_reveal(quiz):
     winner = mock_member()
     winner.display_name = "Ash"
     await cog.on_message(guess(channel, "pikachu", winner))
+    await cog.scores_written()
     reveal = channel.send.await_args.kwargs["embed"]
     assert reveal.title == "It's Pikachu! (#25)"
     assert "ピカチュウ · Pikachu · 皮卡丘" in reveal.description
@@ -84,6 +86,7 @@ async def test_two_correct_guesses_at_once_give_one_winner(quiz):
         cog.on_message(guess(channel, "Pikachu", first)),
         cog.on_message(guess(channel, "Pikachu", second)),
     )
+    await cog.scores_written()
     reveals = [c for c in channel.send.await_args_list if "got it" in c.kwargs["embed"].description]
     assert len(reveals) == 1
     assert (await cog.bot.store.stats(1, first.id)).wins == 1
@@ -168,3 +171,70 @@ async def test_a_generation_9_round_draws_from_all_of_gen_9(quiz):
     cog, _, _ = quiz
     picks = {Quiz.pick_species(cog, {9}).num for _ in range(2000)}
     assert picks == set(range(906, 1026))  # Scarlet and Violet's 120, nothing else
+
+
+async def test_a_win_waits_out_a_locked_database_and_the_reveal_does_not(quiz, caplog):
+    cog, _, channel = quiz
+    await cog.start_round(channel, guild_id=1)
+    real_write, failures = cog.bot.store.record_win, []
+
+    async def locked_twice(*args):
+        if len(failures) < 2:
+            failures.append(args)
+            raise OSError("database is locked")
+        return await real_write(*args)
+
+    cog.bot.store.record_win = locked_twice
+    winner = mock_member()
+    with caplog.at_level(logging.INFO):
+        await cog.on_message(guess(channel, "Pikachu", winner))
+        assert "It's Pikachu!" in channel.send.await_args.kwargs["embed"].title  # not waiting
+        await cog.scores_written()
+    assert (await cog.bot.store.stats(1, winner.id)).wins == 1
+    assert not cog.scores_broken
+    assert caplog.text.count("could not write a win (database is locked)") == 2
+    assert "score database available again" in caplog.text
+
+
+async def test_a_win_the_database_never_takes_is_logged_as_lost(quiz, caplog):
+    cog, _, channel = quiz
+    await cog.start_round(channel, guild_id=1)
+
+    async def read_only(*args):
+        raise OSError("attempt to write a readonly database")
+
+    cog.bot.store.record_win = read_only
+    winner = mock_member()
+    await cog.on_message(guess(channel, "Pikachu", winner))
+    await cog.scores_written()
+    assert f"lost a win: user {winner.id}, +" in caplog.text
+    assert caplog.text.count("could not write a win") == len(cog.score_retry_delays) + 1
+
+
+async def test_a_question_that_cannot_be_sent_ends_its_round(quiz):
+    import discord
+
+    cog, _, channel = quiz
+    response = AsyncMock(status=403, reason="Forbidden")
+    channel.send.side_effect = discord.Forbidden(response, "Missing Permissions")
+    reason = await cog.start_round(channel, guild_id=1)
+    assert "could not post the question" in reason
+    assert cog.rounds.get(channel.id) is None and channel.id not in cog._live
+    channel.send.side_effect = None
+    cog.start_limit.seconds = 0
+    assert await cog.start_round(channel, guild_id=1) is None
+
+
+async def test_a_question_is_sent_again_after_a_discord_outage(quiz, monkeypatch):
+    import discord
+
+    from bot import delivery
+
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.0, 0.0))
+    cog, _, channel = quiz
+    outage = discord.DiscordServerError(AsyncMock(status=503, reason="Unavailable"), "")
+    channel.send.side_effect = [outage, outage, None]
+    assert await cog.start_round(channel, guild_id=1) is None
+    assert channel.send.await_count == 3
+    files = [c.kwargs["file"] for c in channel.send.await_args_list]
+    assert len({id(f) for f in files}) == 3  # a new upload each time: a File is read once

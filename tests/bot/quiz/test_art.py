@@ -47,3 +47,31 @@ async def test_a_gen_9_species_has_its_art(tmp_path):
     data = tmp_path / "data"
     save_png(data / "pokeapi/official-artwork/1000.png", sprite(color=ART_COLOUR))
     assert main_colour(await art_of(data, 1000, tmp_path)) == ART_COLOUR
+
+
+async def test_a_cache_that_cannot_be_written_still_gives_the_art(tmp_path, monkeypatch, caplog):
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from bot.quiz import art as art_module
+    from tests.synthetic import png_bytes
+
+    async def serve(request):
+        return web.Response(body=png_bytes(sprite(color=ART_COLOUR)))
+
+    app = web.Application()
+    app.router.add_get("/{path:.*}", serve)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(art_module, "atomic_write", disk_full)
+    async with aiohttp.ClientSession() as session:
+        url = str(server.make_url("/"))
+        source = ArtSource(tmp_path / "data", tmp_path / "cache", session, url)
+        art = await source.art(25)
+    await server.close()
+    assert main_colour(art) == ART_COLOUR
+    assert "could not cache the art of #25" in caplog.text

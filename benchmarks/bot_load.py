@@ -2,12 +2,14 @@
 
     python benchmarks/bot_load.py --rate 20 --seconds 30
 
-Runs the real bot (``bot.__main__.run``) twice against the fake Discord of ``tests/e2e``: as
-built (decoding and the network in worker threads, requests batched), and a naive variant that
-predicts inline in ``on_message``. For each: end-to-end latency (MESSAGE_CREATE sent -> reply
-received) at p50/p95/p99, replies per second, the event loop's worst lag, peak memory. The rate
-limits are lifted for the run (they would drop most of the load by design). Prints a table and
-ends with one line: ``p99_ms=<n> loop_lag_ms=<n> naive_p99_ms=<n>``.
+Runs the real bot (``bot.__main__.run``) three times against the fake Discord of ``tests/e2e``:
+as built (decoding and the network in worker threads, requests batched); as built with every
+fifth message a crafted file of ``tests/hostile.py`` (canvases of millions of pixels in a few
+kilobytes); and a naive variant that predicts inline in ``on_message``. For each: end-to-end
+latency of the normal images (MESSAGE_CREATE sent -> reply received) at p50/p95/p99, replies
+per second, the event loop's worst lag, peak memory. The rate limits are lifted for the run
+(they would drop most of the load by design). Prints a table and ends with one line:
+``p99_ms=<n> loop_lag_ms=<n> hostile_p99_ms=<n> hostile_loop_lag_ms=<n> naive_p99_ms=<n>``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bot import inference as inference_module
 from bot.settings import Settings
 from model.predict import Predictor
 from tests.e2e.fake_discord import FakeDiscord
+from tests.hostile import CASES
 from tests.synthetic import png_bytes, sprite
 
 
@@ -55,7 +58,9 @@ async def measure_loop_lag(stop: asyncio.Event, interval: float = 0.005) -> floa
     return worst
 
 
-async def run_load(naive: bool, rate: float, seconds: float, checkpoint: Path | None) -> dict:
+async def run_load(
+    naive: bool, rate: float, seconds: float, checkpoint: Path | None, hostile: bool = False
+) -> dict:
     fake = FakeDiscord()
     await fake.start()
     discord.http.Route.BASE = f"{fake.base}/api/v10"
@@ -76,23 +81,28 @@ async def run_load(naive: bool, rate: float, seconds: float, checkpoint: Path | 
             await fake.identified.wait()
         await asyncio.sleep(1.0)
         images = [png_bytes(sprite(color=(i * 37 % 256, 120, 200))) for i in range(16)]
-        sent: dict[str, float] = {}
+        crafted = [make() for make in CASES.values()]
+        sent: dict[str, float] = {}  # the normal images' messages
         stop = asyncio.Event()
         lag_task = asyncio.create_task(measure_loop_lag(stop))
         started = time.perf_counter()
         for i in range(int(rate * seconds)):
             target = started + i / rate
             await asyncio.sleep(max(0.0, target - time.perf_counter()))
+            if hostile and i % 5 == 4:
+                data = crafted[i // 5 % len(crafted)]
+                await fake.post_message(10_000 + i, files=[("h.png", data, "image/png")])
+                continue
             message = await fake.post_message(
                 10_000 + i, files=[("p.png", images[i % 16], "image/png")]
             )
             sent[message["id"]] = time.perf_counter()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(30):  # the last replies, or give up on them
-                while len(_replies(fake)) < len(sent):
+                while not sent.keys() <= _replies(fake).keys():
                     fake.new_request.clear()
                     await fake.new_request.wait()
-        replied = _replies(fake)
+        replied = {mid: at for mid, at in _replies(fake).items() if mid in sent}
         elapsed = max(replied.values(), default=time.perf_counter()) - started
         stop.set()
         loop_lag = await lag_task
@@ -136,19 +146,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--checkpoint", type=Path, help="default: the shipped weights")
     args = parser.parse_args()
-    ours = asyncio.run(run_load(False, args.rate, args.seconds, args.checkpoint))
-    naive = asyncio.run(run_load(True, args.rate, args.seconds, args.checkpoint))
-    print(f"{args.rate:g} images/s for {args.seconds:g} s, one PNG per message")
-    print(f"{'':<22}{'neuralmon':>12}{'naive':>12}{'naive/ours':>12}")
+    runs = {
+        "neuralmon": asyncio.run(run_load(False, args.rate, args.seconds, args.checkpoint)),
+        "+ hostile": asyncio.run(run_load(False, args.rate, args.seconds, args.checkpoint, True)),
+        "naive": asyncio.run(run_load(True, args.rate, args.seconds, args.checkpoint)),
+    }
+    ours, hostile, naive = runs.values()
+    print(f"{args.rate:g} images/s for {args.seconds:g} s, one PNG per message; '+ hostile': "
+          "every fifth a crafted file (its replies are not timed)")  # fmt: skip
+    print(f"{'':<22}" + "".join(f"{name:>12}" for name in runs) + f"{'naive/ours':>12}")
     rows = [("sent", "sent"), ("answered", "answered"), ("p50 latency (ms)", "p50_ms"),
             ("p95 latency (ms)", "p95_ms"), ("p99 latency (ms)", "p99_ms"),
             ("replies per second", "throughput"), ("worst loop lag (ms)", "loop_lag_ms"),
             ("peak memory (MB)", "peak_rss_mb")]  # fmt: skip
     for label, key in rows:
         ratio = naive[key] / ours[key] if ours[key] else float("nan")
-        print(f"{label:<22}{ours[key]:>12.1f}{naive[key]:>12.1f}{ratio:>12.2f}")
-    print("(peak memory is the process's high-water mark: the naive run comes second)")
+        values = "".join(f"{run[key]:>12.1f}" for run in runs.values())
+        print(f"{label:<22}{values}{ratio:>12.2f}")
+    print("(peak memory is the process's high-water mark, in the order of the runs)")
     print(f"p99_ms={ours['p99_ms']:.0f} loop_lag_ms={ours['loop_lag_ms']:.0f} "
+          f"hostile_p99_ms={hostile['p99_ms']:.0f} "
+          f"hostile_loop_lag_ms={hostile['loop_lag_ms']:.0f} "
           f"naive_p99_ms={naive['p99_ms']:.0f}")  # fmt: skip
 
 

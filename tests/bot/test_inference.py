@@ -117,3 +117,39 @@ async def test_decoding_runs_off_the_loop_and_reports_bad_images(make_queue):
     queue = make_queue(SlowPredictor())
     with pytest.raises(ImageError, match="empty"):
         await queue.prepare(b"")
+
+
+async def test_decoding_says_busy_when_its_bound_is_reached(make_queue, monkeypatch):
+    import threading
+
+    from model.predict import Predictor
+
+    release = threading.Event()
+    monkeypatch.setattr(Predictor, "prepare", lambda data: release.wait(10) and image(1))
+    queue = make_queue(SlowPredictor(), max_decoding=3)
+    waiting = [asyncio.create_task(queue.prepare(b"x")) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(Busy):
+        await queue.prepare(b"x")  # the fourth, while three decode or wait
+    release.set()
+    assert len(await asyncio.gather(*waiting)) == 3
+    assert (await queue.prepare(b"x")).pixels.shape == (1, 4, 4, 4)  # room again
+
+
+async def test_an_explanation_never_holds_up_other_images(make_queue):
+    import threading
+
+    release = threading.Event()
+    queue = make_queue(SlowPredictor(), max_explaining=1)
+
+    def slow_explanation(predictor, value):
+        release.wait(10)
+        return value
+
+    explaining = asyncio.create_task(queue.explain(slow_explanation, "picture"))
+    await asyncio.sleep(0.05)
+    assert await asyncio.wait_for(queue.classify(image(5)), 5) == 5  # not behind it
+    with pytest.raises(Busy):
+        await queue.explain(slow_explanation, "another")
+    release.set()
+    assert await explaining == "picture"

@@ -90,6 +90,7 @@ class FakeDiscord:
         self.app.router.add_get("/", self.gateway)
         self.sockets: list[web.WebSocketResponse] = []
         self.identified = asyncio.Event()
+        self.stopping = asyncio.Event()
         self.new_request = asyncio.Event()
         self.sequence = 0
         self.runner: web.AppRunner | None = None
@@ -107,6 +108,7 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        self.stopping.set()
         for ws in self.sockets:
             await ws.close()
         if self.runner:
@@ -130,8 +132,8 @@ class FakeDiscord:
     async def file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         fault = self._fault("GET files")
-        if fault == "hang":  # a CDN that accepts the request and never answers
-            await asyncio.sleep(3600)
+        if fault == "hang":  # a CDN that accepts the request and answers only at the end
+            await self.stopping.wait()
         if name not in self.files or fault:
             return web.Response(status=404)
         return web.Response(body=self.files[name])

@@ -228,3 +228,29 @@ async def test_a_model_server_outage_gets_a_friendly_reply_then_recovers(tmp_pat
     await cog.on_message(after)
     assert after.reply.await_args.kwargs["embeds"][0].title == "Fire/Flying type"
     await close_bot(bot)
+
+
+async def test_explain_shares_the_rate_limit_and_says_busy(cog, files, monkeypatch):
+    from bot.inference import Busy
+
+    monkeypatch.setattr(cog.bot.inference, "explain", AsyncMock(side_effect=Busy))
+    user = mock_interaction().user
+    answers = []
+    for _ in range(4):  # three per minute for one user (the cog fixture's limit)
+        interaction = mock_interaction()
+        interaction.user = user
+        await cog.explain_command.callback(cog, interaction, mock_attachment(files("/ok.png")))
+        answers.append(interaction)
+    busy = answers[0].followup.send.await_args.args[0]
+    assert "busy" in busy and answers[0].followup.send.await_args.kwargs["ephemeral"]
+    refused = answers[3].response.send_message.await_args
+    assert "faster than I can read" in refused.args[0] and refused.kwargs["ephemeral"]
+    answers[3].response.defer.assert_not_awaited()
+
+
+async def test_an_unexpected_failure_still_gets_an_answer(cog, files, monkeypatch, caplog):
+    monkeypatch.setattr(cog.bot.inference, "prepare", AsyncMock(side_effect=KeyError("bug")))
+    message = mock_message([mock_attachment(files("/ok.png"), "d.png")])
+    await cog.on_message(message)
+    assert "something went wrong while I read that image" in message.reply.await_args.args[0]
+    assert "reading 'd.png' failed" in caplog.text

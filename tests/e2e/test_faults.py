@@ -87,6 +87,13 @@ async def test_the_prefix_form_takes_generation_difficulty_and_rounds(running_bo
     assert not embed.get("fields")  # hard: no types shown
 
 
+async def test_the_prefix_form_may_leave_out_the_generation(running_bot):
+    fake = running_bot
+    await fake.post_message(403, "!whosthat hard")
+    question = await fake.wait_for(lambda r: body(r).get("files"))
+    assert not question.body["embeds"][0].get("fields")  # hard, any generation
+
+
 async def test_a_prefix_command_written_wrong_gets_its_usage(running_bot):
     fake = running_bot
     await fake.post_message(404, "!whosthat 12")

@@ -1,15 +1,27 @@
-"""Which attachments are images, whether they are small enough, and a bounded download."""
+"""Which attachments are images (``model.images.FORMATS``), whether they are small enough, and
+a bounded download."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import PurePosixPath
+from typing import Protocol
 
 import aiohttp
 
-IMAGE_CONTENT_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
+from model.images import FORMAT_NAMES, FORMATS, sniff
+
+CONTENT_TYPES = {f.content_type for f in FORMATS}
+SUFFIXES = {suffix for f in FORMATS for suffix in f.suffixes}
+NOT_AN_IMAGE = f"that is not a {FORMAT_NAMES} image"
 DOWNLOAD_SECONDS = 15.0  # a file that takes longer is given up on
+
+
+class AttachmentLike(Protocol):
+    filename: str
+    size: int
+    url: str
+    content_type: str | None
 
 
 class AttachmentError(Exception):
@@ -19,21 +31,8 @@ class AttachmentError(Exception):
 def is_image(content_type: str | None, filename: str) -> bool:
     """Judged by what Discord says it is, or by the file name when Discord says nothing."""
     if content_type:
-        return content_type.split(";")[0].strip().lower() in IMAGE_CONTENT_TYPES
-    return PurePosixPath(filename.lower()).suffix in IMAGE_SUFFIXES
-
-
-def sniff(data: bytes) -> str | None:
-    """The image format the bytes themselves announce (PNG, JPEG, GIF, WebP), else None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+        return content_type.split(";")[0].strip().lower() in CONTENT_TYPES
+    return PurePosixPath(filename.lower()).suffix in SUFFIXES
 
 
 def check_size(size: int, max_bytes: int) -> None:
@@ -43,6 +42,19 @@ def check_size(size: int, max_bytes: int) -> None:
         raise AttachmentError(
             f"that image is {size / 2**20:.1f} MB; I read images up to {max_bytes / 2**20:.0f} MB"
         )
+
+
+async def fetch_image(attachment: AttachmentLike, session: aiohttp.ClientSession,
+                      max_bytes: int) -> bytes:  # fmt: skip
+    """The bytes of an attachment that says it is an image, is small enough, and whose bytes
+    announce a format we read; ``AttachmentError`` otherwise."""
+    if not is_image(attachment.content_type, attachment.filename):
+        raise AttachmentError(NOT_AN_IMAGE)
+    check_size(attachment.size, max_bytes)  # before downloading anything
+    data = await download(session, attachment.url, max_bytes)
+    if sniff(data) is None:
+        raise AttachmentError(f"that file is not a {FORMAT_NAMES} image inside")
+    return data
 
 
 async def download(session: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes:

@@ -8,25 +8,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 
 from bot import metrics
-from bot.attachments import AttachmentError, check_size, download, is_image, sniff
+from bot.attachments import AttachmentError, AttachmentLike, fetch_image
 from bot.inference import Busy, InferenceQueue
 from model.images import ImageError
 from model.predict import Prediction
 from model.remote import RemoteError
 
 log = logging.getLogger(__name__)
-
-
-class AttachmentLike(Protocol):
-    filename: str
-    size: int
-    url: str
-    content_type: str | None
 
 
 @dataclass(frozen=True)
@@ -50,12 +42,7 @@ async def read_image(
     name = attachment.filename
     started = time.perf_counter()
     try:
-        if not is_image(attachment.content_type, name):
-            raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
-        check_size(attachment.size, max_bytes)  # before downloading anything
-        data = await download(session, attachment.url, max_bytes)
-        if sniff(data) is None:
-            raise AttachmentError("that file is not a PNG, JPEG, GIF or WebP image inside")
+        data = await fetch_image(attachment, session, max_bytes)
         prepared = await queue.prepare(data)
         prediction = await queue.classify(prepared)
     except AttachmentError as exc:

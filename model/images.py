@@ -12,6 +12,7 @@ import io
 import math
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -177,8 +178,36 @@ MAX_SIDE = 1024  # frames are reduced to this on their longer side as soon as th
 MAX_FRAMES = 8  # frames sampled from an animation, evenly spaced
 FRAME_SCAN_LIMIT = 64  # frames looked at in an animation: a 5,000-frame GIF costs no more
 FRAME_PIXEL_BUDGET = 2 * FREE_PIXELS  # canvas pixels composed over the frames looked at
-FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP"}
-FORMAT_NAMES = "PNG, JPEG, GIF, WebP or BMP"  # FORMATS, as people write them
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """A format the bot and ``model predict`` read: how Discord names it, how files are named,
+    and the bytes a file of it starts with."""
+
+    name: str  # as Pillow names it
+    content_type: str
+    suffixes: tuple[str, ...]
+    magic: tuple[bytes, ...]  # a file starts with one of these (WebP: RIFF, then at byte 8 WEBP)
+
+    def announced_by(self, data: bytes) -> bool:
+        if self.name == "WEBP":
+            return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+        return data.startswith(self.magic)
+
+
+FORMATS = (
+    ImageFormat("PNG", "image/png", (".png",), (b"\x89PNG\r\n\x1a\n",)),
+    ImageFormat("JPEG", "image/jpeg", (".jpg", ".jpeg"), (b"\xff\xd8\xff",)),
+    ImageFormat("GIF", "image/gif", (".gif",), (b"GIF87a", b"GIF89a")),
+    ImageFormat("WEBP", "image/webp", (".webp",), (b"RIFF",)),
+)
+FORMAT_NAMES = "PNG, JPEG, GIF or WebP"  # FORMATS, as people write them
+
+
+def sniff(data: bytes) -> ImageFormat | None:
+    """The format the bytes themselves announce, if it is one of ``FORMATS``."""
+    return next((f for f in FORMATS if f.announced_by(data)), None)
 
 
 class ImageError(ValueError):
@@ -227,7 +256,7 @@ def _open(data: bytes, max_bytes: int) -> Image.Image:
         raise ImageError("the image is too large to decode safely") from exc
     except Exception as exc:
         raise ImageError(f"this is not an image I can read ({FORMAT_NAMES})") from exc
-    if img.format not in FORMATS:
+    if img.format not in {f.name for f in FORMATS}:
         raise ImageError(f"{img.format} images are not supported: use {FORMAT_NAMES}")
     return img
 

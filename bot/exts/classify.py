@@ -18,14 +18,14 @@ from discord import app_commands
 from discord.ext import commands
 from PIL import Image
 
-from bot.attachments import AttachmentError, check_size, download, is_image
+from bot.attachments import AttachmentError, fetch_image, is_image
 from bot.delivery import embed_groups, fit, packed, shown_name, with_retries
 from bot.inference import Busy
 from bot.ratelimit import RateLimiter
 from bot.reading import BUSY, FAILED, ImageReading, read_image
 from bot.render import prediction_embed, prediction_text
 from model.explain import ExplainUnavailable, explain_prepared
-from model.images import ImageError
+from model.images import FORMAT_NAMES, ImageError
 
 if TYPE_CHECKING:
     from bot.bot import Neuralmon
@@ -157,7 +157,7 @@ class Classify(commands.Cog):
         return granted
 
     @app_commands.command(name="classify", description="Read the Pokémon types in an image")
-    @app_commands.describe(image="A PNG, JPEG, GIF or WebP image")
+    @app_commands.describe(image=f"A {FORMAT_NAMES} image")
     async def classify_command(
         self, interaction: discord.Interaction, image: discord.Attachment
     ) -> None:
@@ -180,7 +180,7 @@ class Classify(commands.Cog):
         await self.answer(interaction, await self.read_all(images[:granted]))
 
     @app_commands.command(name="explain", description="Show where the network looked")
-    @app_commands.describe(image="A PNG, JPEG, GIF or WebP image")
+    @app_commands.describe(image=f"A {FORMAT_NAMES} image")
     async def explain_command(
         self, interaction: discord.Interaction, image: discord.Attachment
     ) -> None:
@@ -215,10 +215,7 @@ class Classify(commands.Cog):
         """The explain picture of an attachment: downloaded, decoded in the decoding threads,
         drawn in the explanation thread."""
         settings, inference = self.bot.settings, self.bot.inference
-        if not is_image(image.content_type, image.filename):
-            raise AttachmentError("that is not a PNG, JPEG, GIF or WebP image")
-        check_size(image.size, settings.max_image_bytes)
-        data = await download(self.bot.http_session, image.url, settings.max_image_bytes)
+        data = await fetch_image(image, self.bot.http_session, settings.max_image_bytes)
         prepared = await inference.prepare(data)
         return await inference.explain(explain_prepared, prepared)
 

@@ -6,7 +6,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot import attachments
-from bot.attachments import AttachmentError, check_size, download, is_image, sniff
+from bot.attachments import AttachmentError, check_size, download, is_image
+from model.images import sniff
 from tests.synthetic import encoded, png_bytes, sprite
 
 
@@ -29,11 +30,12 @@ def test_is_image(content_type, filename, expected):
 
 def test_sniff_reads_the_magic_bytes():
     img = sprite()
-    assert sniff(png_bytes(img)) == "png"
-    assert sniff(encoded(img.convert("RGB"), "JPEG")) == "jpeg"
-    assert sniff(encoded(img, "GIF")) == "gif"
-    assert sniff(encoded(img, "WEBP")) == "webp"
-    assert sniff(b"hello") is None and sniff(b"") is None
+    assert sniff(png_bytes(img)).name == "PNG"
+    assert sniff(encoded(img.convert("RGB"), "JPEG")).name == "JPEG"
+    assert sniff(encoded(img, "GIF")).name == "GIF"
+    assert sniff(encoded(img, "WEBP")).name == "WEBP"
+    assert sniff(encoded(img.convert("RGB"), "BMP")) is None  # not one of the formats we read
+    assert sniff(b"hello") is None and sniff(b"") is None and sniff(b"RIFF\0\0\0\0WAVE") is None
 
 
 def test_size_checks():

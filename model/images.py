@@ -280,10 +280,14 @@ def frame_indices(img: Image.Image, max_frames: int = MAX_FRAMES) -> list[int]:
     """Which frames to read: ``max_frames`` evenly spaced over those the budget lets us look
     at (reaching frame k composes every frame before it on the canvas)."""
     affordable = max(1, FRAME_PIXEL_BUDGET // (img.width * img.height))
-    count = min(getattr(img, "n_frames", 1), FRAME_SCAN_LIMIT, affordable)
+    return evenly_spaced(min(getattr(img, "n_frames", 1), FRAME_SCAN_LIMIT, affordable), max_frames)
+
+
+def evenly_spaced(count: int, most: int) -> list[int]:
+    """Up to ``most`` of the indices 0..count-1, evenly spaced, first and last included."""
     if count <= 1:
         return [0]
-    return sorted({round(i * (count - 1) / max(max_frames - 1, 1)) for i in range(max_frames)})
+    return sorted({round(i * (count - 1) / max(most - 1, 1)) for i in range(most)})
 
 
 def _reduced_size(size: tuple[int, int]) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from PIL import Image, ImageSequence
 
 from model import pokedex
 from model.data.fetch import NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
-from model.images import prepare_sprite
+from model.images import evenly_spaced, prepare_sprite
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,7 @@ def load_frames(path: Path, max_frames: int, render_px: int) -> list[Image.Image
 
         return [Image.open(io.BytesIO(cairosvg.svg2png(url=str(path), output_width=render_px)))]
     with Image.open(path) as img:
-        count = getattr(img, "n_frames", 1)
-        wanted = set(np.linspace(0, count - 1, min(count, max_frames)).round().astype(int))
+        wanted = set(evenly_spaced(getattr(img, "n_frames", 1), max_frames))
         frames = [
             f.convert("RGBA") for i, f in enumerate(ImageSequence.Iterator(img)) if i in wanted
         ]

@@ -67,3 +67,9 @@ def test_running_out_of_memory_while_decoding_is_a_friendly_answer(monkeypatch):
     monkeypatch.setattr(images, "to_rgba", out_of_memory)
     with pytest.raises(ImageError, match="too large to read"):
         frame_image(png_bytes(sprite()), 128)
+
+
+def test_frames_are_sampled_evenly_first_and_last_included():
+    assert images.evenly_spaced(64, 8) == [0, 9, 18, 27, 36, 45, 54, 63]
+    assert images.evenly_spaced(3, 8) == [0, 1, 2]
+    assert images.evenly_spaced(1, 8) == [0] and images.evenly_spaced(10, 1) == [0]

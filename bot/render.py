@@ -13,6 +13,11 @@ BAR_WIDTH = 12
 TYPES_SHOWN = 3
 
 
+def type_colour(typing: tuple[str, ...]) -> discord.Colour:
+    """The embed colour of a typing: its first type's."""
+    return discord.Colour.from_str(TYPE_COLOURS[typing[0]])
+
+
 def bar(p: float, width: int = BAR_WIDTH) -> str:
     filled = round(p * width)
     return "█" * filled + "░" * (width - filled)
@@ -53,7 +58,7 @@ def prediction_embed(prediction: Prediction, filename: str) -> discord.Embed:
         title=f"{'/'.join(typing)} type",
         description=shown_name(filename)
         + (f" · {prediction.frames} frames" if prediction.frames > 1 else ""),
-        colour=discord.Colour(int(TYPE_COLOURS[typing[0]].lstrip("#"), 16)),
+        colour=type_colour(typing),
     )
     embed.add_field(
         name="Types",

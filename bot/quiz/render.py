@@ -5,17 +5,13 @@ from __future__ import annotations
 import discord
 
 from bot.quiz.game import Round
+from bot.render import type_colour
 from bot.store import Score
-from model.typechart import TYPE_COLOURS
 
 
 def escape(name: str) -> str:
     """A display name as plain text: its markdown and mentions shown, not applied."""
     return discord.utils.escape_mentions(discord.utils.escape_markdown(name))
-
-
-def _colour(types: tuple[str, ...]) -> discord.Colour:
-    return discord.Colour(int(TYPE_COLOURS[types[0]].lstrip("#"), 16))
 
 
 def question_embed(round_: Round, remaining: int = 0) -> discord.Embed:
@@ -48,7 +44,7 @@ def reveal_embed(round_: Round, winner_name: str | None) -> discord.Embed:
     embed = discord.Embed(
         title=f"It's {s.name}! (#{s.num})",
         description=f"{names}\n{'/'.join(s.types)} type\n\n{result}",
-        colour=_colour(s.types),
+        colour=type_colour(s.types),
     )
     embed.set_image(url="attachment://reveal.png")
     return embed

@@ -24,8 +24,8 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model import checkpoint, net, pokedex
-from model.dataset import MEAN, STD
 from model.predict import DEFAULT_WEIGHTS, LocalNetwork, Predictor
+from model.preprocess import MEAN, STD
 
 
 def synthetic_post(side: int = 475, seed: int = 0) -> bytes:

@@ -32,7 +32,6 @@ from model.dataset import (
     Labels,
     SplitData,
     load_split,
-    model_input,
     random_backgrounds,
 )
 from model.images import crop_to_content
@@ -46,6 +45,7 @@ from model.metrics import (
     score_species,
 )
 from model.predict import BUSY_CONFIDENCE, SPECIES_CONFIDENCE, Predictor, pool_views
+from model.preprocess import model_input
 
 WATER = pokedex.TYPES.index("Water")
 TYPE_METRICS = ("primary_top1", "any_type_top1", "primary_top3", "exact_type_set", "macro_recall")

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from model.dataset import MEAN, STD, model_input
 from model.net import Ensemble
 from model.predict import LocalNetwork, Prediction, Predictor, Prepared
+from model.preprocess import MEAN, STD, model_input
 from model.typechart import TYPE_COLOURS
 
 PANEL = 256

@@ -12,7 +12,7 @@
         config.pbtxt
         1/model.pt
 
-Both networks take ``image``: float32 [N, 3, S, S], normalised as ``model.dataset.model_input``
+Both networks take ``image``: float32 [N, 3, S, S], normalised as ``model.preprocess.model_input``
 makes it, and give ``type_probs`` [N, 18] (independent sigmoids) and ``species_probs`` [N, K]
 (softmax). Decoding, framing and the class lists stay with the bot (``model.remote``).
 """

@@ -20,9 +20,9 @@ import torch
 from PIL import Image
 
 from model import checkpoint, pokedex
-from model.dataset import model_input
 from model.images import frame_image
 from model.net import Probabilities, TypeSpeciesNet, frozen
+from model.preprocess import model_input
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"

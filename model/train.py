@@ -31,9 +31,7 @@ from tqdm import tqdm
 
 from model import checkpoint, net, pokedex
 from model.dataset import (
-    MEAN,
     POST_SHARE,
-    STD,
     TRAIN_NOISE_CELL,
     Labels,
     SplitData,
@@ -44,6 +42,7 @@ from model.dataset import (
 )
 from model.evaluate import predict_indices
 from model.metrics import score_images, score_species, tune_threshold
+from model.preprocess import MEAN, STD
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -300,3 +301,15 @@ def test_a_sprite_posted_on_white_reads_like_the_sprite(predictor):
     visible = posted.pixels[..., 3] > 0
     difference = np.abs(posted.pixels[..., :3].astype(float) - composited)[visible]
     assert difference.mean() < 8
+
+
+def test_inference_imports_no_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, model.predict, model.explain, model.export, bot.exts.classify; "
+            "print(sorted(m for m in sys.modules if m in {'model.dataset', 'model.train', "
+            "'model.evaluate', 'model.data.build', 'torchvision.transforms.v2'}))")  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

@@ -9,7 +9,8 @@ import torch
 
 from model import checkpoint, net
 from model.__main__ import main
-from model.dataset import Labels, assign, load_split, model_input, training_pool
+from model.dataset import Labels, assign, load_split, training_pool
+from model.preprocess import model_input
 
 
 def test_a_short_run_lowers_the_loss(tiny_run):
@@ -168,7 +169,8 @@ def test_empty_images_show_their_background_alone(tiny_dataset):
 
 
 def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
-    from model.dataset import _random_affine, to_float
+    from model.dataset import _random_affine
+    from model.preprocess import to_float
 
     opaque = np.zeros((64, 50, 50, 4), np.uint8)
     opaque[:, 2:48, 2:48] = 255  # a subject filling its stored framing, inside its 4% margin
@@ -193,7 +195,8 @@ def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
 
 
 def test_augmented_posts_are_letterboxed_in_white(tiny_dataset):
-    from model.dataset import MEAN, STD, augment
+    from model.dataset import augment
+    from model.preprocess import MEAN, STD
 
     batch = load_split(tiny_dataset, "all").images[:32]
     unnormalise = torch.tensor(STD).view(1, 3), torch.tensor(MEAN).view(1, 3)
@@ -230,7 +233,7 @@ def test_training_noise_spans_the_evaluation_grain_and_finer():
 
 
 def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
-    from model.dataset import MEAN, STD, model_input
+    from model.preprocess import MEAN, STD, model_input
 
     data = load_split(tiny_dataset, "all")
     x = model_input(data.images[:2], 32)
@@ -239,7 +242,7 @@ def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
 
 
 def test_view_scale_shrinks_the_subject_inside_a_border():
-    from model.dataset import to_float
+    from model.preprocess import to_float
 
     block = np.zeros((1, 20, 20, 4), np.uint8)
     block[..., :] = 255  # an opaque white square filling the frame

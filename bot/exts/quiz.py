@@ -36,6 +36,8 @@ NO_PINGS = discord.AllowedMentions.none()
 WRONG = "❌"
 REFUSED = "⏳"  # a prefix command that cannot run now: a reaction, not a message for everyone
 PAGE = 10
+JUST_STARTED = "A round was just started here; wait a few seconds."
+ALREADY_RUNNING = "A round is already running in this channel."
 SCORE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute
 
 
@@ -183,10 +185,10 @@ class Quiz(commands.Cog):
     ) -> str | None:
         """Post a round in ``channel``. Returns a reason when it cannot start."""
         if not self.start_limit.allowed(channel.id):
-            return "A round was just started here; wait a few seconds."
+            return JUST_STARTED
         current = self.rounds.get(channel.id)
         if current and current.open:
-            return "A round is already running in this channel."
+            return ALREADY_RUNNING
         species = self.pick_species({generation} if generation else None)
         try:
             art = await self.art.art(species.num)
@@ -200,7 +202,7 @@ class Quiz(commands.Cog):
         try:
             self.rounds.start(channel.id, round_)
         except AlreadyRunning:
-            return "A round is already running in this channel."
+            return ALREADY_RUNNING
         live = _Live(channel, guild_id, generation, hard, rounds - 1, art)
         self._live[channel.id] = live
         try:
@@ -363,8 +365,10 @@ class Quiz(commands.Cog):
         except Exception:
             log.exception("could not start a round in %s", ctx.channel.id)
             reason = "Something went wrong while starting the round; try again in a moment."
-        if reason:
+        if reason in (JUST_STARTED, ALREADY_RUNNING):  # said again and again when people race
             await self.refuse(ctx, reason)
+        elif reason:
+            await ctx.send(reason, ephemeral=True, allowed_mentions=NO_PINGS)
         elif ctx.interaction:
             await ctx.send("Round started!", ephemeral=True)
 

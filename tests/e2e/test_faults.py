@@ -122,3 +122,12 @@ async def test_slash_classify_shares_the_rate_limit(running_bot):
     refused = [r for r in fake.requests if r.path.endswith("/callback")
                and "faster than I can read" in str(r.body)]  # fmt: skip
     assert len(refused) == 2 and callbacks is not None
+
+
+async def test_a_second_prefix_start_is_a_reaction_not_a_message(running_bot):
+    fake = running_bot
+    await fake.post_message(407, "!whosthat")
+    await fake.wait_for(lambda r: body(r).get("files"))
+    await fake.post_message(408, "!whosthat")  # a round is running: a reaction only
+    await fake.wait_for(lambda r: r.method == "PUT" and "reactions" in r.path)
+    assert not any("already running" in (body(r).get("content") or "") for r in fake.requests)

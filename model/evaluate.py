@@ -67,7 +67,8 @@ def predict_indices(
     model.eval()
     types, species = [], []
     for start in range(0, len(indices), batch):
-        x = model_input(data.images[indices[start : start + batch]], size).to(device)
+        x = torch.from_numpy(model_input(data.images[indices[start : start + batch]], size))
+        x = x.to(device)
         views = [x, torch.flip(x, dims=[3])] if flip else [x]
         outputs = [model(v) for v in views]
         types.append(torch.stack([torch.sigmoid(t) for t, _ in outputs]).mean(0).cpu().numpy())

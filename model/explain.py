@@ -1,68 +1,51 @@
-"""Grad-CAM: which parts of the image moved the network towards its top type.
+"""Where the network saw its top type: the class activation map, drawn over the input.
 
     python -m model explain IMAGE -o out.png
 
-The picture: the prepared input, the heat map over it, and the top types as bars. Drawn with
-Pillow only, so the bot can make it too.
+The backbone pools its last feature map by the mean and the type head is linear, so the type
+logits read place by place (``model.runtime.TYPE_MAPS``) average to the type logits: an exact
+map of what moved the reading, with no gradients, which ONNX Runtime gives with the
+probabilities. The picture: the prepared input, the heat map over it, and the top types as bars,
+drawn with Pillow only.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from model.net import Ensemble
-from model.predict import LocalNetwork, Prediction, Predictor, Prepared
-from model.preprocess import MEAN, STD, model_input
+from model.predict import Prediction, Predictor, Prepared
 from model.typechart import TYPE_COLOURS
 
 PANEL = 256
 
 
 class ExplainUnavailable(Exception):
-    """Grad-CAM needs the network's gradients, which a model server does not give."""
+    """The network cannot map its reading: it runs on a model server, or pools no feature map."""
 
 
-def _last_features(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(last convolutional feature map [B, C, h, w], type logits computed from it)."""
-    backbone = model.backbone
-    if hasattr(backbone, "forward_features"):  # timm backbones
-        features = backbone.forward_features(x)
-        pooled = backbone.forward_head(features, pre_logits=True)
-    else:  # the 2017 network: its convolutions, then its dense layers
-        conv, dense = backbone.layers[:6], backbone.layers[6:]
-        features = conv(x)
-        pooled = dense(features)
-    return features, model.type_head(pooled)
+def type_heat(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> np.ndarray:
+    """Heat map in 0..1, [input_size, input_size], for one prepared frame and one type: where
+    the type's logit was raised (the places that lowered it count as none)."""
+    _check(predictor)
+    size = predictor.input_size
+    maps = predictor.network.type_maps(predictor.model_input(frame_rgba[None]))
+    raised = np.maximum(maps[0, type_index], 0).astype(np.float32)
+    heat = np.asarray(Image.fromarray(raised, "F").resize((size, size), Image.Resampling.BILINEAR))
+    heat = heat - heat.min()
+    return heat / max(float(heat.max()), 1e-8)
 
 
-def grad_cam(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> np.ndarray:
-    """Heat map in 0..1, [input_size, input_size], for one prepared frame and one type."""
-    x = model_input(frame_rgba[None], predictor.input_size)
-    size = x.shape[-2:]  # the heat map's, even where the member reads a smaller input
-    network = _local_network(predictor)
-    model = network.model
-    if isinstance(model, Ensemble):  # its first member (the shipped lite0) stands for it
-        x, model = model.member_input(x, 0), model.members[0]
-    with network.lock, torch.enable_grad():
-        features, logits = _last_features(model, x)
-        features.retain_grad()
-        logits[0, type_index].backward()
-    weights = features.grad.mean((2, 3), keepdim=True)
-    cam = torch.relu((weights * features).sum(1, keepdim=True))
-    cam = torch.nn.functional.interpolate(cam, size=size, mode="bilinear", align_corners=False)
-    cam = cam[0, 0]
-    cam = cam - cam.min()
-    return (cam / cam.max().clamp_min(1e-8)).detach().numpy()
-
-
-def _local_network(predictor: Predictor) -> LocalNetwork:
-    if not isinstance(predictor.network, LocalNetwork):
+def _check(predictor: Predictor) -> None:
+    if not predictor.network.has_type_maps:
+        where = getattr(predictor.network, "url", None)
         raise ExplainUnavailable(
-            "explanations need the network in this process, and this one runs on a model server"
+            f"explanations need the network in this process, and this one runs on the model "
+            f"server at {where}"
+            if where
+            else f"this network ({predictor.info['arch']}) pools no feature map, so it cannot "
+            "show where it looked"
         )
-    return predictor.network
 
 
 def _heat_colours(heat: np.ndarray) -> np.ndarray:
@@ -76,20 +59,20 @@ def _heat_colours(heat: np.ndarray) -> np.ndarray:
 
 def explain_image(predictor: Predictor, image: bytes | Image.Image) -> Image.Image:
     """The three-panel picture for one image (its first frame)."""
-    _local_network(predictor)  # before any work
+    _check(predictor)  # before any work
     return explain_prepared(predictor, predictor.prepare(image))
 
 
 def explain_prepared(predictor: Predictor, prepared: Prepared) -> Image.Image:
     """``explain_image`` for an image already decoded and framed (``Predictor.prepare``)."""
-    _local_network(predictor)
+    _check(predictor)
     prediction: Prediction = predictor.predict_prepared([prepared])[0]
     frame = prepared.pixels[0]
     top = predictor.types.index(prediction.types[0].type)
-    heat = grad_cam(predictor, frame, top)
-    shown = model_input(frame[None], predictor.input_size)[0]
-    shown = shown * torch.tensor(STD).view(3, 1, 1) + torch.tensor(MEAN).view(3, 1, 1)
-    rgb = (shown.clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    heat = type_heat(predictor, frame, top)
+    mean, std = (np.asarray(v, np.float32).reshape(3, 1, 1) for v in predictor.normalisation)
+    shown = predictor.model_input(frame[None])[0] * std + mean
+    rgb = (shown.clip(0, 1).transpose(1, 2, 0) * 255).astype(np.uint8)
     overlay = (0.5 * rgb + 0.5 * _heat_colours(heat)).astype(np.uint8)
 
     big = Image.Resampling.NEAREST

@@ -40,15 +40,36 @@ class TypeSpeciesNet(nn.Module):
 
 class Probabilities(nn.Module):
     """The network as it is served: type probabilities (sigmoid, multi-label) and species
-    probabilities (softmax)."""
+    probabilities (softmax); with ``type_maps``, also the type logits at each place of the last
+    feature map (``model.runtime.TYPE_MAPS``), from the same pass."""
 
-    def __init__(self, net: TypeSpeciesNet):
+    def __init__(self, net: TypeSpeciesNet, type_maps: bool = False):
         super().__init__()
+        if type_maps and not has_type_maps(net):
+            raise ValueError("this network does not pool a feature map: it has no type maps")
         self.net = net
+        self.type_maps = type_maps
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        type_logits, species_logits = self.net(image)
-        return torch.sigmoid(type_logits), torch.softmax(species_logits, 1)
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if not self.type_maps:
+            type_logits, species_logits = self.net(image)
+            return torch.sigmoid(type_logits), torch.softmax(species_logits, 1)
+        net = self.net
+        features = net.backbone.forward_features(image)
+        pooled = net.backbone.forward_head(features, pre_logits=True)  # the mean of each map
+        head = net.type_head
+        maps = F.conv2d(features, head.weight[:, :, None, None], head.bias)
+        return (
+            torch.sigmoid(head(pooled)),
+            torch.softmax(net.species_head(pooled), 1),
+            maps,
+        )
+
+
+def has_type_maps(net: nn.Module) -> bool:
+    """Whether type logits can be read place by place (a class activation map): a backbone
+    that pools its last feature map by the mean, under the linear type head."""
+    return isinstance(net, TypeSpeciesNet) and hasattr(net.backbone, "forward_features")
 
 
 class Ensemble(nn.Module):

@@ -1,31 +1,30 @@
 """Inference: ``Predictor.load(path=None).predict(images)``.
 
-Thread-safe (one lock around the forward pass), batch-friendly, and strict about input:
-``prepare`` turns bytes or a PIL image into frames or raises ``ImageError`` with a message fit
-for the person who posted it; ``predict_prepared`` runs any number of prepared images as one batch.
-The network runs in this process (``LocalNetwork``) or on a model server
-(``Predictor.remote``, ``model.remote``); everything around it stays here.
+Thread-safe, batch-friendly, and strict about input: ``prepare`` turns bytes or a PIL image into
+frames or raises ``ImageError`` with a message fit for the person who posted it;
+``predict_prepared`` runs any number of prepared images as one batch. The network runs in this
+process, in ONNX Runtime (``model.runtime``, the default: no torch) or in torch
+(``model.torch_network``), or on a model server (``Predictor.remote``, ``model.remote``);
+everything around it stays here.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import torch
 from PIL import Image
 
-from model import checkpoint, pokedex
+from model import pokedex, runtime
 from model.images import frame_image
-from model.net import Probabilities, TypeSpeciesNet, frozen
 from model.preprocess import model_input
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "neuralmon.pt"  # and its bundle for ONNX Runtime beside it
+BACKENDS = ("onnx", "torch")
 STORED_SIZE = 128  # the framing step works at the dataset's resolution, as in training
 # The species head's top probability from which we name the species (see model/REPORT.md).
 SPECIES_CONFIDENCE = 0.6
@@ -92,27 +91,14 @@ def pool_views(type_p: np.ndarray, species_p: np.ndarray) -> tuple[np.ndarray, n
 
 
 class Network(Protocol):
-    """Normalised images [N, 3, S, S] -> (type probabilities [N, 18], species [N, K])."""
+    """Normalised images float32 [N, 3, S, S] -> (type probabilities [N, 18], species [N, K])."""
 
-    def __call__(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]: ...
+    has_type_maps: bool  # False on a model server and for networks that pool no feature map
 
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
-class LocalNetwork:
-    """The checkpoint's network in this process, one forward pass at a time."""
-
-    def __init__(self, model: TypeSpeciesNet, input_size: int):
-        self.model = model
-        self.lock = threading.Lock()  # also taken by Grad-CAM (model.explain)
-        try:  # about 40% faster on a CPU than eager mode
-            self._forward = frozen(Probabilities(model), input_size)
-        except Exception:  # a network TorchScript cannot trace still predicts, only slower
-            self._forward = Probabilities(model).eval()
-
-    @torch.inference_mode()
-    def __call__(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        with self.lock:
-            type_p, species_p = self._forward(images)
-        return type_p.numpy(), species_p.numpy()
+    def type_maps(self, images: np.ndarray) -> np.ndarray:
+        """[N, 18, h, w]: type logits place by place (``model.runtime.TYPE_MAPS``)."""
 
 
 class Predictor:
@@ -123,24 +109,37 @@ class Predictor:
         self.types: list[str] = info["types"]
         self.species: list[int] = info["species"]
         self.threshold: float = info["threshold"]
+        self.normalisation = (tuple(info["mean"]), tuple(info["std"]))
         self._dex = pokedex.load()
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> Predictor:
-        """Load a checkpoint (``weights_only``); no path: the weights shipped with neuralmon."""
-        model, info = checkpoint.load(path or DEFAULT_WEIGHTS)
-        return cls(info, LocalNetwork(model, info["input_size"]))
+    def load(
+        cls, path: str | Path | None = None, backend: str = "onnx", threads: int | None = None
+    ) -> Predictor:
+        """Load weights; no path: the weights shipped with neuralmon. ``onnx`` runs the bundle
+        beside the checkpoint (``python -m model bundle``) in ONNX Runtime, on ``threads``;
+        ``torch`` loads the checkpoint itself (``weights_only``)."""
+        path = Path(path or DEFAULT_WEIGHTS)
+        if backend == "onnx":
+            network, info = runtime.load(path, threads)
+        elif backend == "torch":
+            from model import torch_network
+
+            network, info = torch_network.load(path)
+        else:
+            raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        return cls(info, network)
 
     @classmethod
     def remote(
         cls, url: str, model: str = "neuralmon", path: str | Path | None = None
     ) -> Predictor:
         """Run the network on a model server (``python -m model export`` of the checkpoint at
-        ``path``, which still gives the class lists). Raises ``RemoteError`` if the server is
-        down or serves a different network."""
+        ``path``, whose bundle's metadata still gives the class lists). Raises ``RemoteError``
+        if the server is down or serves a different network."""
         from model.remote import RemoteNetwork
 
-        info = checkpoint.load_info(path or DEFAULT_WEIGHTS)
+        info = runtime.read_info(path or DEFAULT_WEIGHTS)
         network = RemoteNetwork(url, model)
         network.check(info["input_size"], len(info["species"]))
         return cls(info, network)
@@ -150,6 +149,10 @@ class Predictor:
         """Decode, check limits, frame each frame like the training data. Raises ImageError."""
         return Prepared(*frame_image(image, STORED_SIZE))
 
+    def model_input(self, pixels: np.ndarray) -> np.ndarray:
+        """Prepared frames -> the network's input (``model.preprocess.model_input``)."""
+        return model_input(pixels, self.input_size, *self.normalisation)
+
     def predict(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
         return self.predict_prepared([self.prepare(image) for image in images])
 
@@ -157,7 +160,7 @@ class Predictor:
         if not prepared:
             return []
         pixels = np.concatenate([p.pixels for p in prepared])
-        type_p, species_p = self.network(model_input(pixels, self.input_size))
+        type_p, species_p = self.network(self.model_input(pixels))
         out, start = [], 0
         for p in prepared:
             end = start + len(p.pixels)

@@ -1,14 +1,14 @@
-"""From framed RGBA frames to the network's input: shared by training, evaluation and inference.
+"""From framed RGBA frames to the network's input: the view that evaluation and the bot share.
 
-Small on purpose: ``model.predict``, ``model.explain`` and the bot import it without any of the
-training code (augmentation, the dataset reader).
+NumPy only, so that inference runs without torch: ``model.predict``, ``model.explain`` and the
+bot import it, and ``model.evaluate`` feeds the network exactly what the bot does.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics: the pretrained backbone expects them
 STD = (0.229, 0.224, 0.225)
@@ -18,34 +18,43 @@ EVAL_BACKGROUND = (1.0, 1.0, 1.0)  # white: how most sprites are posted
 VIEW_SCALE = 0.9
 
 
-def normalize(rgb: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(MEAN, device=rgb.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=rgb.device).view(1, 3, 1, 1)
-    return (rgb - mean) / std
+@cache
+def resize_matrix(source: int, target: int) -> np.ndarray:
+    """float32 [target, source]: one axis resized by the triangle filter, widened when
+    shrinking (antialiased), as Pillow's and torch's ``antialias=True`` bilinear resize do."""
+    scale = source / target
+    support = max(scale, 1.0)
+    matrix = np.zeros((target, source), np.float64)
+    for i in range(target):
+        centre = (i + 0.5) * scale
+        start = max(int(centre - support + 0.5), 0)
+        stop = min(int(centre + support + 0.5), source)
+        taps = np.arange(start, stop)
+        weights = np.clip(1 - np.abs((taps - centre + 0.5) / support), 0, None)
+        matrix[i, start:stop] = weights / weights.sum()
+    return matrix.astype(np.float32)
 
 
-def to_float(rgba_uint8: torch.Tensor | np.ndarray, size: int, scale: float = 1.0) -> torch.Tensor:
-    """uint8 [B, S, S, 4] -> float [B, 4, size, size] in 0..1, alpha premultiplied, resized;
-    ``scale`` < 1 shrinks the picture inside a transparent border."""
-    x = torch.tensor(np.asarray(rgba_uint8)).permute(0, 3, 1, 2).float().div_(255)
-    x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)  # premultiply so edges resize cleanly
-    inner = round(size * scale)
-    if x.shape[-1] != inner:
-        x = F.interpolate(
-            x, size=(inner, inner), mode="bilinear", antialias=True, align_corners=False
-        )
-    border = size - inner
-    return F.pad(x, (border // 2, border - border // 2) * 2)
-
-
-def composite(premultiplied: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
-    """Premultiplied RGBA over an RGB background -> RGB."""
-    alpha = premultiplied[:, 3:].clamp(0, 1)
-    return (premultiplied[:, :3] + background * (1 - alpha)).clamp(0, 1)
-
-
-def model_input(rgba_uint8: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
-    """The evaluation / prediction view: the sprite on white at ``VIEW_SCALE``, normalised."""
-    x = to_float(rgba_uint8, size, VIEW_SCALE)
-    background = torch.tensor(EVAL_BACKGROUND).view(1, 3, 1, 1).expand(len(x), 3, size, size)
-    return normalize(composite(x, background))
+def model_input(
+    rgba_uint8: np.ndarray, size: int, mean: tuple = MEAN, std: tuple = STD
+) -> np.ndarray:
+    """uint8 [B, S, S, 4] -> float32 [B, 3, size, size]: each frame on white at
+    ``VIEW_SCALE`` of the square, resized with premultiplied alpha (clean edges), normalised."""
+    frames = np.asarray(rgba_uint8)
+    n, side = len(frames), frames.shape[1]
+    inner = round(size * VIEW_SCALE)
+    x = frames.transpose(0, 3, 1, 2).astype(np.float32, order="C")  # planes: [n, 4, S, S]
+    x *= np.float32(1 / 255)
+    x[:, :3] *= x[:, 3:]
+    resize = resize_matrix(side, inner)
+    x = x.reshape(-1, side) @ resize.T  # widths, then heights
+    x = (resize @ x.reshape(n * 4, side, inner)).reshape(n, 4, inner, inner)
+    background = np.asarray(EVAL_BACKGROUND, np.float32).reshape(1, 3, 1, 1)
+    rgb = np.clip(x[:, :3] + background * (1 - np.clip(x[:, 3:], 0, 1)), 0, 1)
+    scale = (1 / np.asarray(std, np.float32)).reshape(1, 3, 1, 1)
+    shift = np.asarray(mean, np.float32).reshape(1, 3, 1, 1)
+    out = np.empty((n, 3, size, size), np.float32)
+    out[:] = (background - shift) * scale  # the transparent border, composited and normalised
+    top = (size - inner) // 2
+    out[:, :, top : top + inner, top : top + inner] = (rgb - shift) * scale
+    return out

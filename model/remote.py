@@ -16,9 +16,8 @@ import urllib.error
 import urllib.request
 
 import numpy as np
-import torch
 
-from model.export import INPUT, MAX_BATCH, OUTPUTS
+from model.runtime import INPUT, MAX_BATCH, OUTPUTS
 
 TIMEOUT = 10.0  # seconds for one request
 
@@ -59,18 +58,24 @@ class RemoteNetwork:
                 "(CHECKPOINT, or the shipped weights) with `python -m model export`"
             )
 
-    def __call__(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        answers = [self._infer(chunk) for chunk in images.split(MAX_BATCH)]
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        chunks = [images[start : start + MAX_BATCH] for start in range(0, len(images), MAX_BATCH)]
+        answers = [self._infer(chunk) for chunk in chunks]
         return tuple(np.concatenate(part) for part in zip(*answers, strict=True))
 
-    def _infer(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    has_type_maps = False  # a model server gives probabilities only
+
+    def type_maps(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("a model server gives probabilities only")
+
+    def _infer(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         request = {
             "inputs": [{
                 "name": self.input_name,
                 "shape": list(images.shape),
                 "datatype": "FP32",
                 # three decimals: far finer than the 8-bit pixels behind them, a third the JSON
-                "data": np.round(images.numpy(), 3).ravel().tolist(),
+                "data": np.round(images, 3).ravel().tolist(),
             }],
             "outputs": [{"name": name} for name in OUTPUTS],
         }  # fmt: skip

@@ -15,6 +15,7 @@ import pytest
 
 from model import pokedex
 from model.data.build import build
+from model.export import export_bundle
 from model.train import TrainConfig, train
 from tests import postgres
 from tests.synthetic import save_png, sprite
@@ -45,7 +46,9 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> tuple[Path, dict]:
         pretrained=False, input_size=32, epochs=3, batch_size=16, lr=3e-3, patience=5,
         progress=False,
     )  # fmt: skip
-    return out, train(cfg)
+    summary = train(cfg)
+    export_bundle(out)  # tiny.onnx and tiny.json beside it: what the bot runs by default
+    return out, summary
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from PIL import Image
 
-from model.data.fetch import (
+from model.data.sources import (
     NPM_PACKAGES,
     POKEAPI_BASE_URL,
     POKEAPI_KINDS,

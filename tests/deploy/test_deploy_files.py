@@ -47,8 +47,10 @@ def test_healthcheck_uses_the_health_port():
     assert f'HEALTH_PORT: "{port}"' in COMPOSE and f":{port}:{port}" in COMPOSE
 
 
-def test_image_is_cpu_only_and_not_root():
-    assert "download.pytorch.org/whl/cpu" in DOCKERFILE
+def test_image_is_the_light_install_and_not_root():
+    commands = [line for line in DOCKERFILE.splitlines() if not line.startswith("#")]
+    assert any(line.startswith('RUN pip install ".[postgres]"') for line in commands)
+    assert not any("torch" in line for line in commands)
     assert re.search(r"^USER 10001$", DOCKERFILE, re.M)  # the uid created above
 
 
@@ -67,3 +69,13 @@ def test_dockerfile_passes_hadolint():
     done = subprocess.run([hadolint, str(ROOT / "deploy/Dockerfile")], capture_output=True,
                           text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_bot_install_leaves_training_to_the_extras():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=\[ ]", spec)[0] for spec in project["dependencies"]}
+    assert "onnxruntime" in names
+    assert not names & {"torch", "torchvision", "timm", "tqdm", "onnx", "asyncpg"}
+    assert "$(PY) -m pip install --quiet -e .\n" in MAKEFILE  # what `make run` installs

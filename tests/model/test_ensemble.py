@@ -32,9 +32,12 @@ def types_only(tiny_dataset, tiny_checkpoint, tmp_path_factory):
 def test_the_ensemble_averages_its_members(tiny_checkpoint, types_only, tiny_dataset, tmp_path):
     out = tmp_path / "ensemble.pt"
     combine([tiny_checkpoint, types_only], out, tiny_dataset)
-    members = [Predictor.load(tiny_checkpoint).network, Predictor.load(types_only).network]
-    ensemble = Predictor.load(out)
-    x = torch.randn(4, 3, ensemble.input_size, ensemble.input_size)
+    members = [
+        Predictor.load(tiny_checkpoint, "torch").network,
+        Predictor.load(types_only, "torch").network,
+    ]
+    ensemble = Predictor.load(out, "torch")
+    x = torch.randn(4, 3, ensemble.input_size, ensemble.input_size).numpy()
     type_p, species_p = ensemble.network(x)
     np.testing.assert_allclose(type_p, (members[0](x)[0] + members[1](x)[0]) / 2, atol=1e-5)
     # the member without a species head has no say in species
@@ -77,23 +80,16 @@ def test_an_ensemble_is_evaluated_like_any_checkpoint(tiny_checkpoint, types_onl
     assert set(report["models"]) == {"neuralmon", "always-Water", "net2017"}
 
 
-def test_an_ensemble_explains_through_its_first_member(tiny_checkpoint, types_only, tiny_dataset,
-                                                       tmp_path):  # fmt: skip
-    from model.explain import explain_image
-
-    out = tmp_path / "ensemble.pt"
-    combine([tiny_checkpoint, types_only], out, tiny_dataset)
-    picture = explain_image(Predictor.load(out), png_bytes(sprite()))
-    assert picture.size[0] > picture.size[1] > 0
-
-
 def test_members_can_weigh_differently_on_types(tiny_checkpoint, types_only, tiny_dataset,
                                                 tmp_path):  # fmt: skip
     out = tmp_path / "weighted.pt"
     combine([tiny_checkpoint, types_only], out, tiny_dataset, type_weights=[3, 1])
-    members = [Predictor.load(tiny_checkpoint).network, Predictor.load(types_only).network]
-    ensemble = Predictor.load(out)
-    x = torch.randn(2, 3, ensemble.input_size, ensemble.input_size)
+    members = [
+        Predictor.load(tiny_checkpoint, "torch").network,
+        Predictor.load(types_only, "torch").network,
+    ]
+    ensemble = Predictor.load(out, "torch")
+    x = torch.randn(2, 3, ensemble.input_size, ensemble.input_size).numpy()
     expected = 0.75 * members[0](x)[0] + 0.25 * members[1](x)[0]
     np.testing.assert_allclose(ensemble.network(x)[0], expected, atol=1e-5)
     with pytest.raises(ValueError, match="one type weight per checkpoint"):
@@ -112,27 +108,22 @@ def mixed_sizes(tiny_dataset, tiny_checkpoint, tmp_path_factory):
 
 def test_members_of_different_input_sizes_read_the_image_at_their_own(tiny_checkpoint,
                                                                       mixed_sizes):  # fmt: skip
-    from model.explain import grad_cam
-
     out, small = mixed_sizes
-    ensemble = Predictor.load(out)
+    ensemble = Predictor.load(out, "torch")
     assert ensemble.input_size == checkpoint.load_info(tiny_checkpoint)["input_size"] == 32
     x = torch.randn(3, 3, 32, 32)
     shrunk = torch.nn.functional.interpolate(x, size=(24, 24), mode="bilinear", antialias=True)
-    small_p = Predictor.load(small).network(shrunk)
-    large_p = Predictor.load(tiny_checkpoint).network(x)
-    for got, a, b in zip(ensemble.network(x), small_p, large_p, strict=True):
+    small_p = Predictor.load(small, "torch").network(shrunk.numpy())
+    large_p = Predictor.load(tiny_checkpoint, "torch").network(x.numpy())
+    for got, a, b in zip(ensemble.network(x.numpy()), small_p, large_p, strict=True):
         np.testing.assert_allclose(got, (a + b) / 2, atol=1e-5)
     assert len(ensemble.predict([png_bytes(sprite())])[0].types) == 18
-    # Grad-CAM goes through the first member, the 24 px one, and maps back to the 32 px input
-    frame = ensemble.prepare(png_bytes(sprite())).pixels[0]
-    heat = grad_cam(ensemble, frame, 0)
-    assert heat.shape == (32, 32) and 0 <= heat.min() <= heat.max() <= 1
 
 
 def test_an_ensemble_of_different_input_sizes_exports_to_onnx(mixed_sizes, tmp_path):
     """The members' antialiased resize is in the exported graph and computes the same."""
-    from model.export import OUTPUTS, export
+    from model.export import export
+    from model.runtime import OUTPUTS
 
     onnxruntime = pytest.importorskip("onnxruntime")
     out, _ = mixed_sizes
@@ -141,5 +132,5 @@ def test_an_ensemble_of_different_input_sizes_exports_to_onnx(mixed_sizes, tmp_p
     x = torch.randn(5, 3, 32, 32)
     session = onnxruntime.InferenceSession(result.onnx, providers=["CPUExecutionProvider"])
     got = session.run(list(OUTPUTS), {"image": x.numpy()})
-    for array, want in zip(got, Predictor.load(out).network(x), strict=True):
+    for array, want in zip(got, Predictor.load(out, "torch").network(x.numpy()), strict=True):
         np.testing.assert_allclose(array, want, atol=1e-4)

@@ -9,8 +9,9 @@ import torch
 
 from model.__main__ import main
 from model.checkpoint import load_info
-from model.export import OUTPUTS, export
+from model.export import export
 from model.predict import Predictor
+from model.runtime import OUTPUTS
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,9 @@ def test_the_exported_networks_compute_what_pytorch_does(exported, tiny_checkpoi
     onnxruntime = pytest.importorskip("onnxruntime")
     _, result = exported
     assert result.max_difference < 1e-4
-    predictor = Predictor.load(tiny_checkpoint)
+    predictor = Predictor.load(tiny_checkpoint, "torch")
     x = torch.randn(5, 3, predictor.input_size, predictor.input_size)  # not the export's batch
-    expected = predictor.network(x)
+    expected = predictor.network(x.numpy())
     session = onnxruntime.InferenceSession(result.onnx, providers=["CPUExecutionProvider"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, Triton reads it

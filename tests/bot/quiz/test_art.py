@@ -9,7 +9,7 @@ import aiohttp
 import numpy as np
 
 from bot.quiz.art import GEN5_FRONT, ArtSource
-from model.data.fetch import NPM_PACKAGES, npm_package_dir
+from model.data.sources import NPM_PACKAGES, npm_package_dir
 from tests.synthetic import save_gif, save_png, sprite
 
 ART_COLOUR = (250, 210, 40)

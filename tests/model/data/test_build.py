@@ -13,7 +13,7 @@ from PIL import Image
 
 from model.__main__ import main
 from model.data.build import GEN5_DIR, build, discover, read_dataset
-from model.data.fetch import NPM_PACKAGES, npm_package_dir
+from model.data.sources import NPM_PACKAGES, npm_package_dir
 from tests.synthetic import save_gif, save_png, save_svg, sprite
 
 SIZE = 32

@@ -16,11 +16,11 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from model.__main__ import main
-from model.data import fetch
+from model.data import fetch, sources
 from tests.synthetic import png_bytes, sprite
 
 NUMBERS = range(1, 7)
-TOTAL = len(NUMBERS) * len(fetch.POKEAPI_KINDS)
+TOTAL = len(NUMBERS) * len(sources.POKEAPI_KINDS)
 
 
 class SpriteServer:
@@ -117,7 +117,7 @@ async def test_fetch_rides_out_faults_and_records_missing_files(tmp_path, make_s
     assert report.downloaded == TOTAL - 1
     assert report.missing == ["home/5.png"]
     assert report.failed == []
-    expected = {f"{k}/{n}.png" for k in fetch.POKEAPI_KINDS for n in NUMBERS} - {"home/5.png"}
+    expected = {f"{k}/{n}.png" for k in sources.POKEAPI_KINDS for n in NUMBERS} - {"home/5.png"}
     assert_complete_pngs(tmp_path, expected)
     assert server.requests["1.png"] == 3
     assert server.requests["other/home/4.png"] == 3
@@ -185,14 +185,14 @@ async def test_unreachable_host_fails_fast_with_a_clear_message(tmp_path, unused
 
 def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):
     target = tmp_path / "a" / "b.png"
-    fetch.atomic_write(target, b"first")
+    sources.atomic_write(target, b"first")
 
     def crash(*args):
         raise KeyboardInterrupt  # interrupted between writing and renaming
 
     monkeypatch.setattr(fetch.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
-        fetch.atomic_write(target, b"second")
+        sources.atomic_write(target, b"second")
     assert target.read_bytes() == b"first"
     assert [p.name for p in target.parent.iterdir()] == ["b.png"]
 
@@ -207,7 +207,7 @@ def mirror(tmp_path) -> Path:
     root = tmp_path / "mirror"
     for num in NUMBERS:
         for kind in ("default", "official-artwork"):
-            path = root / "sprites/pokemon" / fetch.POKEAPI_KINDS[kind].format(num=num)
+            path = root / "sprites/pokemon" / sources.POKEAPI_KINDS[kind].format(num=num)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(SpriteServer.body(path.name))
     (root / "sprites/pokemon/2.png").unlink()
@@ -332,4 +332,4 @@ def test_tarball_entries_outside_the_folder_are_refused(tmp_path):
 
 
 def test_scoped_package_names_make_plain_folder_names():
-    assert fetch.package_dirname("@pkmn/dex@0.10.11") == "pkmn-dex-0.10.11"
+    assert sources.package_dirname("@pkmn/dex@0.10.11") == "pkmn-dex-0.10.11"

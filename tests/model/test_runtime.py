@@ -114,6 +114,13 @@ sys.meta_path.insert(0, Refuse())
 """
 
 
+def without_torch(code: str) -> subprocess.CompletedProcess:
+    """``code`` run in a Python where torch, timm and onnx cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH + code], cwd=ROOT, capture_output=True, text=True
+    )
+
+
 def test_the_bot_predicts_and_explains_without_torch(tmp_path):
     """As in the light install (`make run`): torch cannot even be imported."""
     image = tmp_path / "red.png"
@@ -150,3 +157,20 @@ sys.exit(main())
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     assert "INFERENCE_BACKEND=torch needs torch: pip install -e '.[train]'" in done.stderr
+
+
+def test_the_command_line_predicts_without_torch_and_says_what_training_needs(tmp_path):
+    image = tmp_path / "red.png"
+    image.write_bytes(sample_images()[0])
+    code = (
+        BLOCK_TORCH
+        + f"""
+from model.__main__ import main
+assert main(["predict", {str(image)!r}, "--json"]) == 0
+assert main(["train", "--split", "all", "--out", "x.pt"]) == 1
+"""
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["path"] == str(image)
+    assert "torch is not installed: pip install -e '.[train]'" in done.stderr

@@ -12,7 +12,7 @@ import io
 import logging
 import random
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -124,6 +124,7 @@ class Quiz(commands.Cog):
         self.scores_broken = False
         self.score_retry_delays = SCORE_RETRY_DELAYS
         self._score_writes: set[asyncio.Task] = set()
+        self._finishing: set[asyncio.Task] = set()
         self._score_order = asyncio.Lock()  # wins are written in the order they happened
         self._live: dict[int, _Live] = {}
         self._left_open: list[tuple[int, int]] = []
@@ -158,10 +159,28 @@ class Quiz(commands.Cog):
                 live.timer.cancel()
         await self.scores_written(timeout=10.0)
 
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the caller, kept until done (the reveal, the next round)."""
+        task = asyncio.create_task(work)
+        self._finishing.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._finishing.discard(task)
+        if not task.cancelled() and task.exception():
+            log.error("finishing a round failed", exc_info=task.exception())
+
+    async def rounds_finished(self, timeout: float | None = None) -> None:
+        """Wait for the rounds being finished: reveals, and the next rounds of a series."""
+        if self._finishing:
+            await asyncio.wait(set(self._finishing), timeout=timeout)
+
     async def scores_written(self, timeout: float | None = None) -> None:
-        """Wait for the wins still being written (at shutdown: a little while, not forever)."""
+        """Wait for the wins still being written, those of rounds being finished first (at
+        shutdown: a little while, not forever)."""
+        await self.rounds_finished(timeout)
         if self._score_writes:
-            await asyncio.wait(self._score_writes, timeout=timeout)
+            await asyncio.wait(set(self._score_writes), timeout=timeout)
 
     # ------------------------------------------------------------------ rounds
 
@@ -176,9 +195,11 @@ class Quiz(commands.Cog):
         generation: int | None = None,
         hard: bool = False,
         rounds: int = 1,
+        series: bool = False,
     ) -> str | None:
-        """Post a round in ``channel``. Returns a reason when it cannot start."""
-        if not self.start_limit.allowed(channel.id):
+        """Post a round in ``channel``. Returns a reason when it cannot start. The next round
+        of a ``series`` is not held to the limit on starting rounds, which is for people."""
+        if not series and not self.start_limit.allowed(channel.id):
             return JUST_STARTED
         current = self.rounds.get(channel.id)
         if current and current.open:
@@ -262,7 +283,7 @@ class Quiz(commands.Cog):
         if live.remaining > 0:
             await asyncio.sleep(self.between_rounds)
             reason = await self.start_round(
-                live.channel, live.guild_id, live.generation, live.hard, live.remaining
+                live.channel, live.guild_id, live.generation, live.hard, live.remaining, series=True
             )
             if reason:
                 log.info("the series in %s stopped: %s", channel_id, reason)
@@ -309,8 +330,8 @@ class Quiz(commands.Cog):
         if round_ is None:
             return Outcome.LATE
         outcome = round_.guess(user.id, text, self.clock())
-        if outcome is Outcome.CORRECT:
-            await self.finish(channel_id, round_, user)
+        if outcome is Outcome.CORRECT:  # the guesser hears at once: a modal has 3 s to answer
+            self._in_background(self.finish(channel_id, round_, user))
         return outcome
 
     def next_hint(self, channel_id: int) -> str | None:

@@ -72,6 +72,7 @@ class Recorded:
     path: str
     body: Any
     at: float = field(default_factory=time.perf_counter)  # when it arrived
+    reply: Any = None  # the JSON answered, if any (a posted message: with its id)
 
 
 @dataclass
@@ -162,7 +163,8 @@ class FakeDiscord:
                     body |= json.loads(await part.text())
                 else:
                     body["files"].append({"name": part.filename, "size": len(await part.read())})
-        self.requests.append(Recorded(request.method, path, body))
+        record = Recorded(request.method, path, body)
+        self.requests.append(record)
         self.new_request.set()
         kind = f"{request.method} {path.split('/')[-1] if path.startswith('channels') else path}"
         fault = self._fault(kind)
@@ -185,7 +187,10 @@ class FakeDiscord:
             return web.Response(status=503, text="upstream connect error")
         if problem := _over_limits(body):
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
-        return await self.answer(request.method, path, body)
+        response = await self.answer(request.method, path, body)
+        if response.content_type == "application/json":
+            record.reply = json.loads(response.body)
+        return response
 
     async def answer(self, method: str, path: str, body: Any) -> web.Response:
         parts = path.split("/")
@@ -379,6 +384,7 @@ class FakeDiscord:
             "mention_roles": [],
             "attachments": body.get("attachments", []),
             "embeds": body.get("embeds", []),
+            "components": body.get("components", []),
             "pinned": False,
             "type": 0,
         }
@@ -413,11 +419,23 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", message)
         return message
 
+    async def click(self, user_id: int, message: dict, custom_id: str) -> dict:
+        """A user presses the button ``custom_id`` under the bot's ``message``."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interaction(user_id, 3, data, message=message)
+
+    async def submit_modal(self, user_id: int, custom_id: str, values: dict[str, str]) -> dict:
+        """A user submits the modal ``custom_id``, its text inputs filled with ``values``."""
+        rows = [
+            {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+            for key, value in values.items()
+        ]
+        return await self._interaction(user_id, 5, {"custom_id": custom_id, "components": rows})
+
     async def slash_command(
         self, user_id: int, name: str, options: list | None = None, attachment: tuple | None = None
     ):
         """A user runs ``/name`` with ``options``, plus an ``image`` option for ``attachment``."""
-        now = datetime.now(UTC).isoformat()
         data: dict = {"id": self.next_id(), "name": name, "type": 1, "options": options or []}
         if attachment:
             filename, payload, content_type = attachment
@@ -436,10 +454,16 @@ class FakeDiscord:
                     }
                 }
             }
+        return await self._interaction(user_id, 2, data)
+
+    async def _interaction(
+        self, user_id: int, kind: int, data: dict, message: dict | None = None
+    ) -> dict:
+        now = datetime.now(UTC).isoformat()
         interaction = {
             "id": self.next_id(),
             "application_id": str(APP_ID),
-            "type": 2,
+            "type": kind,
             "data": data,
             "guild_id": str(GUILD_ID),
             "channel_id": str(CHANNEL_ID),
@@ -463,5 +487,7 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 8 * 2**20,
         }
+        if message is not None:
+            interaction["message"] = message
         await self.dispatch("INTERACTION_CREATE", interaction)
         return interaction

@@ -57,3 +57,38 @@ async def test_a_read_only_database_logs_once_and_the_game_goes_on(running_bot, 
         )
     assert "**user2** got it" in reveal.body["embeds"][0]["description"]
     assert caplog.text.count("score database unavailable") == 1
+
+
+async def test_the_guess_modal_is_answered_at_once_in_a_series(running_bot):
+    """Discord gives a modal 3 seconds for its answer: the reveal, the pause between rounds
+    and the next round must not come first."""
+    import time
+
+    fake = running_bot
+    await fake.post_message(1, "!whosthat 1 easy 2")
+    question = await fake.wait_for(lambda r: body(r).get("files"))
+    species = pokedex.load()[fake.artwork_served[-1]]
+    sent = question.reply  # the message as the bot got it back, with its id
+    buttons = sent["components"][0]["components"]
+    guess = next(b for b in buttons if b["label"] == "Guess")["custom_id"]
+
+    await fake.click(2, sent, guess)
+    opened = await fake.wait_for(lambda r: r.path.endswith("/callback") and body(r)["type"] == 9)
+    modal = opened.body["data"]
+    answer_input = modal["components"][0]["components"][0]["custom_id"]
+    submitted = time.perf_counter()
+    await fake.submit_modal(2, modal["custom_id"], {answer_input: species.name})
+    answer = await fake.wait_for(
+        lambda r: r.path.endswith("/callback") and body(r)["type"] == 4
+        and body(r)["data"].get("content") == "Correct!"
+    )  # fmt: skip
+    assert answer.at - submitted < 2.5
+    assert not any(
+        r.at < answer.at and body(r).get("embeds", [{}])[0].get("title") == "Who's that Pokémon?"
+        for r in fake.requests[fake.requests.index(question) + 1 :]
+    ), "the next round started before the guess was answered"
+    second = await fake.wait_for(
+        lambda r: r is not question and body(r).get("files")
+        and body(r)["embeds"][0]["title"] == "Who's that Pokémon?"
+    )  # fmt: skip
+    assert second.at > answer.at

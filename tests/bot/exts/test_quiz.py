@@ -122,8 +122,8 @@ async def test_a_series_starts_the_next_round(quiz):
     cog, _clock, channel = quiz
     await cog.start_round(channel, guild_id=1, rounds=2)
     assert "1 more round" in channel.send.await_args.kwargs["embed"].footer.text
-    cog.start_limit.seconds = 0  # no cooldown between rounds of a series in this test
-    await cog.on_message(guess(channel, "Pikachu", mock_member()))
+    await cog.on_message(guess(channel, "Pikachu", mock_member()))  # won at once
+    await cog.rounds_finished()  # the reveal, and the next round
     titles = [c.kwargs["embed"].title for c in channel.send.await_args_list]
     assert titles == ["Who's that Pokémon?", "It's Pikachu! (#25)", "Who's that Pokémon?"]
 
@@ -148,6 +148,7 @@ async def test_a_broken_database_loses_scores_not_the_game(quiz, caplog, monkeyp
     monkeypatch.setattr(cog.bot.store, "round_closed", read_only)
     with caplog.at_level(logging.ERROR):
         await cog.on_message(guess(channel, "Pikachu", mock_member()))
+        await cog.scores_written()
     assert "It's Pikachu!" in channel.send.await_args.kwargs["embed"].title
     assert caplog.text.count("score database unavailable") == 1
     cog.start_limit.seconds = 0
@@ -188,6 +189,7 @@ async def test_a_win_waits_out_a_locked_database_and_the_reveal_does_not(quiz, c
     winner = mock_member()
     with caplog.at_level(logging.INFO):
         await cog.on_message(guess(channel, "Pikachu", winner))
+        await cog.rounds_finished()
         assert "It's Pikachu!" in channel.send.await_args.kwargs["embed"].title  # not waiting
         await cog.scores_written()
     assert (await cog.bot.store.stats(1, winner.id)).wins == 1

@@ -24,19 +24,13 @@ data: $(VENV)/.dev-installed
 	$(PY) -m model data fetch $(if $(MIRROR),--mirror $(MIRROR))
 	$(PY) -m model data build
 
-# The shipped weights' recipe (model/weights/MODEL_CARD.md): about 2 h 20 min on 2 CPU cores.
-# Two stages without official art (as they were first trained, before the data had it): the
-# 18-epoch one-cycle schedule run to its end (--patience 18), then a gentler cycle with noise
-# backgrounds of every grain; then a third on everything, each species and style drawn alike;
-# then the bundle the bot runs in ONNX Runtime.
+# The shipped weights' recipe (model/weights/MODEL_CARD.md, configs/shipped-*.toml): about
+# 2 h 20 min on 2 CPU cores. Two stages without official art (as they were first trained,
+# before the data had it), then one on everything; then the bundle the bot runs.
 weights: $(VENV)/.dev-installed
-	$(PY) -m model train --split all --holdout-style official-artwork --repeat-single 4 \
-		--epochs 18 --patience 18 --input-size 96 --noise-cell 8 8 --out runs/all-96-e18.pt
-	$(PY) -m model train --split all --holdout-style official-artwork --repeat-single 4 \
-		--epochs 4 --patience 4 --input-size 96 --init runs/all-96-e18.pt --lr 1e-3 \
-		--backbone-lr 2.5e-4 --out runs/all-96-noise.pt
-	$(PY) -m model train --split all --balance species --epochs 6 --patience 6 --input-size 96 \
-		--init runs/all-96-noise.pt --out model/weights/neuralmon.pt
+	$(PY) -m model train --config configs/shipped-1-e18.toml
+	$(PY) -m model train --config configs/shipped-2-noise.toml
+	$(PY) -m model train --config configs/shipped-3-species.toml
 	$(PY) -m model bundle model/weights/neuralmon.pt
 
 $(VENV)/.venv-created:

@@ -103,58 +103,34 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from model.options import values
     from model.train import InitError, TrainConfig, train
 
-    low, high = args.noise_cell
-    if not 0 < low <= high:
-        print("error: --noise-cell wants 0 < MIN <= MAX", file=sys.stderr)
+    try:
+        cfg = TrainConfig(**values(args, TrainConfig) | ({"progress": False} if args.quiet else {}))
+    except (OSError, ValueError, TypeError) as exc:  # a recipe unreadable, an option refused
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.balance == "species" and args.repeat_single != 1:
-        print("error: --repeat-single is for --balance files", file=sys.stderr)
+    if cfg.out is None:
+        print("error: say where to write the checkpoint: --out PATH", file=sys.stderr)
         return 2
-    dataset = Path(args.dataset) if args.dataset else data_dir(args.data_dir) / "dataset"
-    if not (dataset / "manifest.json").exists():
-        print(f"error: no dataset in {dataset}: run `python -m model data build`", file=sys.stderr)
+    if cfg.dataset_dir is None:
+        cfg.dataset_dir = data_dir(args.data_dir) / "dataset"
+    if not (cfg.dataset_dir / "manifest.json").exists():
+        print(
+            f"error: no dataset in {cfg.dataset_dir}: run `python -m model data build`",
+            file=sys.stderr,
+        )
         return 1
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
-        split=args.split,
-        out=args.out,
-        dataset_dir=dataset,
-        arch=args.arch,
-        pretrained=args.pretrained,
-        init=args.init,
-        input_size=args.input_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        backbone_lr=args.backbone_lr,
-        species_weight=args.species_weight,
-        family_share=args.family_share,
-        patience=args.patience,
-        balance=args.balance,
-        repeat_single=args.repeat_single,
-        post_share=args.post_share,
-        empty_share=args.empty_share,
-        noise_cell=tuple(args.noise_cell),
-        mixup=args.mixup,
-        ema=args.ema,
-        time_budget=args.time_budget,
-        holdout_style=args.holdout_style,
-        max_species=args.max_species,
-        seed=args.seed,
-        device=args.device,
-        workers=args.workers,
-        progress=not args.quiet,
-    )
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     try:
         meta = train(cfg)
     except InitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(
-        f"saved {args.out}: best epoch {meta['best_epoch']} ({meta['stop_reason']}), "
+        f"saved {cfg.out}: best epoch {meta['best_epoch']} ({meta['stop_reason']}), "
         f"{meta['seconds'] / 60:.1f} min, {meta['images_per_second']:.0f} images/s"
     )
     return 0
@@ -287,109 +263,17 @@ def missing_extra(package: str) -> int:
     return 1
 
 
-def fraction(text: str) -> float:
-    """An argparse type: a share between 0 and 1."""
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
-
-
 def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
     """train, evaluate, ensemble: their options need the training code (and torch)."""
-    from model.dataset import BALANCES, POST_SUBJECT_SHARE, SPLITS
-    from model.net import ARCHS
+    from model.dataset import POST_SUBJECT_SHARE
+    from model.options import add_arguments
     from model.train import TrainConfig
 
-    defaults = TrainConfig()
-    train = commands.add_parser("train", parents=[common], help="train the network")
-    train.add_argument("--split", choices=SPLITS, default=defaults.split)
-    train.add_argument("--out", type=Path, required=True, help="checkpoint to write")
-    train.add_argument("--dataset", help="dataset folder (default: <data-dir>/dataset)")
-    train.add_argument("--arch", choices=ARCHS, default=defaults.arch)
-    train.add_argument(
-        "--no-pretrained", dest="pretrained", action="store_false", help="random initial weights"
-    )
-    train.add_argument(
-        "--init",
-        type=Path,
-        help="start from this checkpoint (same arch and split) instead of ImageNet's weights",
-    )
-    train.add_argument("--input-size", type=int, default=defaults.input_size)
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (heads)")
-    train.add_argument("--backbone-lr", type=float, default=defaults.backbone_lr)
-    train.add_argument("--species-weight", type=float, default=defaults.species_weight)
-    train.add_argument(
-        "--family-share",
-        type=fraction,
-        default=defaults.family_share,
-        help="of each species target, the share spread over its relatives seen in training",
-    )
-    train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping")
-    train.add_argument(
-        "--balance",
-        choices=BALANCES,
-        default=defaults.balance,
-        help="what an epoch draws evenly: files (every image once) or species (each species, "
-        "and within it each style, alike; as many draws as training images)",
-    )
-    train.add_argument(
-        "--repeat-single",
-        type=int,
-        default=defaults.repeat_single,
-        help="per epoch, repeat images that are alone in their source file (art, box sprites)",
-    )
-    train.add_argument(
-        "--post-share",
-        type=fraction,
-        default=defaults.post_share,
-        help="of training images, the share framed like a post on a busy background",
-    )
-    train.add_argument(
-        "--empty-share",
-        type=fraction,
-        default=defaults.empty_share,
-        help="of training images, the share shown as their background alone, whose species "
-        "the network learns to be unsure of (the views of a busy picture that miss its subject)",
-    )
-    train.add_argument(
-        "--noise-cell",
-        type=float,
-        nargs=2,
-        metavar=("MIN", "MAX"),
-        default=defaults.noise_cell,
-        help="the grain of noise backgrounds: blobs of MIN to MAX pixels (default: {:g} {:g}; "
-        "the shipped weights' first 18 epochs drew 8 8)".format(*defaults.noise_cell),
-    )
-    train.add_argument(
-        "--mixup",
-        type=float,
-        default=defaults.mixup,
-        metavar="ALPHA",
-        help="blend pairs of training images and their labels, weights drawn from Beta(ALPHA, "
-        "ALPHA); 0: off",
-    )
-    train.add_argument(
-        "--ema",
-        type=fraction,
-        default=defaults.ema,
-        metavar="DECAY",
-        help="keep a running average of the weights (per step, e.g. 0.998) instead of the last "
-        "ones; 0: off",
-    )
-    train.add_argument("--time-budget", type=float, help="minutes; stops and keeps the best epoch")
-    train.add_argument("--holdout-style", help="never train on this style; test on it")
-    train.add_argument("--max-species", type=int, help="use species 1..N only")
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    train.add_argument("--threads", type=int, help="CPU threads for torch")
-    train.add_argument(
-        "--workers",
-        type=int,
-        help="processes preparing batches (default: 0 on CPU, up to 8 with CUDA)",
-    )
+    train = commands.add_parser(
+        "train", parents=[common], help="train the network", description="Train the network: "
+        "a recipe file (--config configs/...) and flags, the flags winning.",
+    )  # fmt: skip
+    add_arguments(train, TrainConfig)
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="test-set report")

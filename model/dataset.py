@@ -319,15 +319,11 @@ def augment(
     size: int,
     g: torch.Generator,
     post_share: float = POST_SHARE,
-    empty: torch.Tensor | None = None,
     noise_cell: tuple[float, float] = TRAIN_NOISE_CELL,
 ) -> torch.Tensor:
-    """The training view of a batch: framing, backgrounds and artefacts vary; hues never do.
-    Images marked ``empty`` show their background alone."""
+    """The training view of a batch: framing, backgrounds and artefacts vary; hues never do."""
     n = len(rgba_uint8)
     x, canvas = _random_affine(to_float(rgba_uint8, size), g, post_share)
-    if empty is not None:
-        x[empty] = 0  # premultiplied: nothing of the subject reaches the composite
     x = _pixelate(x, torch.rand(n, generator=g) < 0.15, g)
     backgrounds, _ = random_backgrounds(n, size, g, noise_cell)
     rgb = composite(x, backgrounds)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +146,55 @@ def predict_posts(
     return np.stack([t for t, _ in pooled]), np.stack([s for _, s in pooled])
 
 
+@dataclass
+class Reading:
+    """The images one evaluation reads, and how: as files or as posts, flipped or not."""
+
+    data: SplitData
+    indices: np.ndarray  # the rows of ``data`` scored (with posts: each post's first view)
+    species: list[int]  # the checkpoint's species list
+    species_known: bool  # split "all": every test species was trained on
+    posts: bool
+    flip: bool
+    backgrounds: np.ndarray | None  # with posts: each post's background kind
+
+    def predictions(self, net, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.posts:
+            return predict_posts(net, self.data, size, self.flip)
+        return predict_indices(net, self.data, self.indices, size, self.flip)
+
+    def scores(self, type_p, species_p, threshold, has_species_head: bool = True) -> dict:
+        """Per species and per image; species metrics only where species are known."""
+        out = {}
+        keep = TYPE_METRICS + (SPECIES_METRICS if self.species_known and has_species_head else ())
+        for name, score in (("per_species", score_species), ("per_image", score_images)):
+            m = score(type_p, species_p, self.data.labels, self.indices, self.species, threshold)
+            out[name] = {k: m[k] for k in keep}
+        return out
+
+
+def read_images(
+    info: dict, dataset_dir: Path, part: str, style: str | None, posts: bool,
+    subject_share: tuple[float, float], post_seed: int, flip: bool,
+) -> tuple[Reading, int]:  # fmt: skip
+    """(what to read, how many of its images were trained on)."""
+    cfg = info["meta"]["config"]
+    data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
+    indices = data.parts[part]
+    if style:
+        known = np.concatenate(list(data.parts.values()))
+        indices = np.sort(known[data.labels.style[known] == style])
+    trained = int(np.isin(indices, data.parts["train"]).sum())
+    if style and not checkpoint.trained_on_style(info["meta"], style):
+        trained = 0  # a checkpoint trained before the dataset had this style
+    backgrounds = None
+    if posts:
+        data, backgrounds = as_posts(data, indices, subject_share, post_seed)
+        indices = data.parts["test"]
+    known = cfg["split"] == "all"  # hold-out test species were never trained on
+    return Reading(data, indices, info["species"], known, posts, flip, backgrounds), trained
+
+
 def evaluate(
     checkpoint_path: Path,
     dataset_dir: Path,
@@ -162,35 +211,10 @@ def evaluate(
     many were trained): the way to read a style whose files training never holds out."""
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
-    data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
-    indices = data.parts[part]
-    if style:
-        known = np.concatenate(list(data.parts.values()))
-        indices = np.sort(known[data.labels.style[known] == style])
-    trained = int(np.isin(indices, data.parts["train"]).sum())
-    if style and not checkpoint.trained_on_style(info["meta"], style):
-        trained = 0  # a checkpoint trained before the dataset had this style
-    if posts:
-        data, backgrounds = as_posts(data, indices, subject_share, post_seed)
-        indices = data.parts["test"]
-    species_known = cfg["split"] == "all"  # hold-out test species were never trained on
-    threshold = info["threshold"]
-
-    def predictions(net, size: int) -> tuple[np.ndarray, np.ndarray]:
-        if posts:
-            return predict_posts(net, data, size, flip)
-        return predict_indices(net, data, indices, size, flip)
-
-    def scores(type_p, species_p, thr, has_species_head: bool = True) -> dict:
-        out = {}
-        for name, score in (("per_species", score_species), ("per_image", score_images)):
-            m = score(type_p, species_p, data.labels, indices, info["species"], thr)
-            with_species = species_known and has_species_head
-            keep = TYPE_METRICS + (SPECIES_METRICS if with_species else ())
-            out[name] = {k: m[k] for k in keep}
-        return out
-
-    type_p, species_p = predictions(model, info["input_size"])
+    reading, trained = read_images(
+        info, dataset_dir, part, style, posts, subject_share, post_seed, flip
+    )
+    type_p, species_p = reading.predictions(model, info["input_size"])
     report = {
         "checkpoint": str(checkpoint_path),
         "split": cfg["split"],
@@ -199,9 +223,9 @@ def evaluate(
         "style": style,
         "trained_images": trained,
         "post_seed": post_seed if posts else None,
-        "test_images": len(indices),
-        "test_species": len(np.unique(data.labels.num[indices])),
-        "threshold": threshold,
+        "test_images": len(reading.indices),
+        "test_species": len(np.unique(reading.data.labels.num[reading.indices])),
+        "threshold": info["threshold"],
         "flip_averaged": flip,
         "posts": posts,
         "subject_share": list(subject_share) if posts else None,
@@ -209,67 +233,89 @@ def evaluate(
             k: info["meta"].get(k) for k in ("best_epoch", "seconds", "images_per_second")
         }
         | {"members": [m["path"] for m in info["meta"].get("members", [])]},  # an ensemble's
-        "models": {"neuralmon": scores(type_p, species_p, threshold)},
+        "models": model_scores(reading, type_p, species_p, info, baseline_path),
     }
+    return report | groups_and_naming(reading, type_p, species_p, info["threshold"])
+
+
+def model_scores(
+    reading: Reading, type_p, species_p, info: dict, baseline_path: Path | None
+) -> dict:
+    """The network's scores beside always-Water's and, with a baseline, the 2017 network's."""
+    threshold = info["threshold"]
     water = np.zeros_like(type_p)
     water[:, WATER] = 1.0
-    report["models"]["always-Water"] = scores(water, species_p, threshold, has_species_head=False)
+    models = {
+        "neuralmon": reading.scores(type_p, species_p, threshold),
+        "always-Water": reading.scores(water, species_p, threshold, has_species_head=False),
+    }
     if baseline_path:
         base_model, base_info = checkpoint.load(baseline_path)
-        base_cfg = base_info["meta"]["config"]
+        base_cfg, cfg = base_info["meta"]["config"], info["meta"]["config"]
         if (base_cfg["split"], base_cfg["holdout_style"]) != (cfg["split"], cfg["holdout_style"]):
             raise ValueError("the baseline was trained on another split")
-        base_type, base_species = predictions(base_model, base_info["input_size"])
-        report["models"]["net2017"] = scores(base_type, base_species, base_info["threshold"])
+        base_type, base_species = reading.predictions(base_model, base_info["input_size"])
+        models["net2017"] = reading.scores(base_type, base_species, base_info["threshold"])
+    return models
 
-    nums = data.labels.num[indices]
+
+def groups_and_naming(reading: Reading, type_p, species_p, threshold: float) -> dict:
+    """Naming at the bot's bars; scores per style, generation and background; the confusion
+    of primary types per species."""
+    labels, indices, species = reading.data.labels, reading.indices, reading.species
+    nums = labels.num[indices]
     # a post read through several views is a busy picture, named at the busy bar
-    busy = views_per_post(data) > 1 if posts else np.zeros(len(indices), bool)
-    if species_known:  # how often the bot would name the species, and rightly (its two bars)
-        report["naming"] = {
-            kind: naming(species_p[rows], nums[rows], info["species"], bar)
-            | {"curve": naming_curve(species_p[rows], nums[rows], info["species"])}
+    busy = views_per_post(reading.data) > 1 if reading.posts else np.zeros(len(indices), bool)
+    out = {}
+    if reading.species_known:  # how often the bot would name the species, and rightly
+        out["naming"] = {
+            kind: naming(species_p[rows], nums[rows], species, bar)
+            | {"curve": naming_curve(species_p[rows], nums[rows], species)}
             for kind, rows, bar in (
                 ("plain", ~busy, SPECIES_CONFIDENCE),
                 ("busy", busy, BUSY_CONFIDENCE),
             )
             if rows.any()
         }
-    bars = np.where(busy, BUSY_CONFIDENCE, SPECIES_CONFIDENCE)
-    named = species_p.max(1) >= bars
-    wrong = named & (np.asarray(info["species"])[species_p.argmax(1)] != nums)
-
-    def by(groups: np.ndarray, order: tuple) -> dict:
-        """The images' scores within each group (a style, a generation, a post's background);
-        with known species, the share named at the bot's bars and the share named wrongly."""
-        out = {}
-        for group in (g for g in order if g in groups):
-            rows = groups == group
-            args = (type_p[rows], species_p[rows], data.labels, indices[rows])
-            out[str(group)] = {
-                "images": int(rows.sum()),
-                "per_species": score_species(*args, info["species"], threshold),
-                "per_image": score_images(*args, info["species"], threshold),
-            } | (
-                {"named": float(named[rows].mean()), "named_wrongly": float(wrong[rows].mean())}
-                if species_known
-                else {}
-            )
-        return out
-
-    styles = data.labels.style[indices]
-    report["per_style"] = by(styles, tuple(sorted(set(styles))))
+    named = species_p.max(1) >= np.where(busy, BUSY_CONFIDENCE, SPECIES_CONFIDENCE)
+    wrong = named & (np.asarray(species)[species_p.argmax(1)] != nums)
+    scored = (type_p, species_p, named, wrong, threshold)
+    styles = labels.style[indices]
+    out["per_style"] = by_group(reading, *scored, styles, tuple(sorted(set(styles))))
     dex = pokedex.load()
     generations = np.array([dex[int(n)].generation for n in nums])
-    report["per_generation"] = by(generations, tuple(range(1, 10)))
-    if posts:
-        report["per_background"] = by(backgrounds, BACKGROUNDS)
-    nums, species_type_p = group_mean(data.labels.num[indices], type_p)
-    primary = np.array([pokedex.TYPES.index(pokedex.load()[int(n)].types[0]) for n in nums])
+    out["per_generation"] = by_group(reading, *scored, generations, tuple(range(1, 10)))
+    if reading.posts:
+        out["per_background"] = by_group(reading, *scored, reading.backgrounds, BACKGROUNDS)
+    nums, species_type_p = group_mean(nums, type_p)
+    primary = np.array([pokedex.TYPES.index(dex[int(n)].types[0]) for n in nums])
     matrix = confusion(species_type_p, primary)
-    report["confusion_per_species"] = matrix.tolist()
-    report["per_type"] = per_type_precision_recall(matrix)
-    return report
+    out["confusion_per_species"] = matrix.tolist()
+    out["per_type"] = per_type_precision_recall(matrix)
+    return out
+
+
+def by_group(
+    reading: Reading, type_p, species_p, named, wrong, threshold: float,
+    groups: np.ndarray, order: tuple,
+) -> dict:  # fmt: skip
+    """The images' scores within each group (a style, a generation, a post's background);
+    with known species, the share named at the bot's bars and the share named wrongly."""
+    out = {}
+    for group in (g for g in order if g in groups):
+        rows = groups == group
+        args = (type_p[rows], species_p[rows], reading.data.labels, reading.indices[rows])
+        out[str(group)] = {
+            "images": int(rows.sum()),
+            "per_species": score_species(*args, reading.species, threshold),
+            "per_image": score_images(*args, reading.species, threshold),
+        }
+        if reading.species_known:
+            out[str(group)] |= {
+                "named": float(named[rows].mean()),
+                "named_wrongly": float(wrong[rows].mean()),
+            }
+    return out
 
 
 def markdown(report: dict) -> str:

@@ -1,16 +1,15 @@
 """Training: one loop, read top to bottom.
 
     python -m model train --split family-holdout --out runs/family.pt
-    python -m model train --split all --out model/weights/neuralmon.pt
+    python -m model train --config configs/shipped-3-species.toml     # a recipe (configs/)
 
 Loss per image: cross-entropy of the type logits against the primary type (so the arg-max names
 the primary type), plus binary cross-entropy against both types (so each type's probability is
 meaningful on its own), both weighted against type imbalance; plus, for the species head,
-cross-entropy with label smoothing. The best epoch on the validation part is kept. Optional:
-``--mixup`` blends pairs of images and their labels; ``--ema`` keeps a running average of the
-weights instead of the last ones (validated and saved in their place); ``--family-share`` gives
-part of each species target to its relatives; ``--init`` starts from a checkpoint of the same
-split instead of ImageNet's weights (one more learning-rate cycle: a warm restart).
+cross-entropy with label smoothing. The best epoch on the validation part is kept. ``--ema``
+keeps a running average of the weights instead of the last ones (validated and saved in their
+place); ``--init`` starts from a checkpoint of the same split instead of ImageNet's weights
+(one more learning-rate cycle: a warm restart).
 """
 
 from __future__ import annotations
@@ -31,9 +30,10 @@ from tqdm import tqdm
 
 from model import checkpoint, net, pokedex
 from model.dataset import (
+    BALANCES,
     POST_SHARE,
+    SPLITS,
     TRAIN_NOISE_CELL,
-    Labels,
     SplitData,
     augment,
     epoch_order,
@@ -42,6 +42,7 @@ from model.dataset import (
 )
 from model.evaluate import predict_indices
 from model.metrics import score_images, score_species, tune_threshold
+from model.options import option
 from model.preprocess import MEAN, STD
 
 log = logging.getLogger(__name__)
@@ -49,36 +50,53 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    split: str = "family-holdout"
-    out: Path = Path("runs/model.pt")
-    dataset_dir: Path = Path("dataset")
-    arch: str = "lite0"
-    pretrained: bool = True
-    init: Path | None = None  # start from this checkpoint's weights (same arch and split)
-    input_size: int = 64
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 2e-3
-    backbone_lr: float = 5e-4  # pretrained features move more slowly than the new heads
-    weight_decay: float = 0.05
-    species_weight: float = 0.5
-    label_smoothing: float = 0.1
-    family_share: float = 0.0  # of each species target, spread over its trained relatives
-    patience: int = 4
-    balance: str = "files"  # what epochs draw evenly: "files" or "species" (then styles)
-    repeat_single: int = 1  # with balance "files": epochs see single-image styles this often
-    post_share: float = POST_SHARE  # of training images framed like a post on a busy background
-    empty_share: float = 0.0  # of training images shown without their subject, species unsure
-    noise_cell: tuple[float, float] = TRAIN_NOISE_CELL  # the grain of noise backgrounds, pixels
-    mixup: float = 0.0  # Beta(a, a) for blending pairs of images; 0: none
-    ema: float = 0.0  # decay of a running average of the weights, kept instead of them; 0: none
-    time_budget: float | None = None  # minutes
-    holdout_style: str | None = None
-    max_species: int | None = None
-    seed: int = 0
-    device: str = "auto"
-    workers: int | None = None  # processes preparing batches; None: 0 on CPU, up to 8 with CUDA
-    progress: bool = True
+    """Every option of ``python -m model train`` (its flags are derived from these fields)."""
+
+    split: str = option("family-holdout", "which images train, validate, test", choices=SPLITS)
+    out: Path | None = option(None, "the checkpoint to write")
+    dataset_dir: Path | None = option(
+        None, "dataset folder; none: <data dir>/dataset", flag="--dataset"
+    )
+    arch: str = option("lite0", "the network", choices=net.ARCHS)
+    pretrained: bool = option(True, "start the backbone from ImageNet's weights")
+    init: Path | None = option(None, "start from this checkpoint (same arch and split)")
+    input_size: int = option(64, "the network's input side in pixels")
+    epochs: int = option(20, "epochs of the one-cycle learning-rate schedule")
+    batch_size: int = option(64, "images per step")
+    lr: float = option(2e-3, "peak learning rate of the heads")
+    backbone_lr: float = option(5e-4, "peak learning rate of a pretrained backbone")
+    weight_decay: float = option(0.05, "AdamW's weight decay")
+    species_weight: float = option(0.5, "the species loss's weight; 0: no species head")
+    label_smoothing: float = option(0.1, "of the species targets")
+    patience: int = option(4, "epochs without a validation gain before stopping")
+    balance: str = option(
+        "files", "what an epoch draws evenly (species: then styles)", choices=BALANCES
+    )
+    repeat_single: int = option(1, "with balance files: repeat images alone in their file")
+    post_share: float = option(POST_SHARE, "of images, framed like a post on a busy background")
+    noise_cell: tuple[float, float] = option(TRAIN_NOISE_CELL, "grain of noise backgrounds, px")
+    ema: float = option(0.0, "decay of a running average of the weights kept instead; 0: off")
+    time_budget: float | None = option(None, "minutes; then stop and keep the best epoch")
+    holdout_style: str | None = option(None, "never train on this style; test on it")
+    max_species: int | None = option(None, "use species 1..N only")
+    seed: int = option(0, "seeds the weights, the epochs' order and the augmentation")
+    device: str = option("auto", "auto (CUDA when present), cpu or cuda")
+    threads: int | None = option(None, "CPU threads for torch; none: torch's choice")
+    workers: int | None = option(None, "processes preparing batches; none: 0 on CPU")
+    progress: bool = option(True, "show a progress bar (the command line's --quiet)", flag=None)
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS or self.balance not in BALANCES or self.arch not in net.ARCHS:
+            raise ValueError(
+                f"unknown split, balance or arch: {self.split} {self.balance} {self.arch}"
+            )
+        for name in ("post_share", "ema"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} {getattr(self, name):g} is not between 0 and 1")
+        if not 0 < self.noise_cell[0] <= self.noise_cell[1]:
+            raise ValueError("noise_cell wants 0 < MIN <= MAX")
+        if self.balance == "species" and self.repeat_single != 1:
+            raise ValueError("repeat_single is for balance files")
 
 
 def class_weights(data: SplitData, train: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,25 +111,6 @@ def class_weights(data: SplitData, train: np.ndarray) -> tuple[torch.Tensor, tor
     positives = data.labels.types[train].sum(0)
     pos = np.sqrt((len(train) - positives) / np.maximum(positives, 1))
     return torch.tensor(ce, dtype=torch.float32), torch.tensor(pos, dtype=torch.float32)
-
-
-def species_targets(labels: Labels, train: np.ndarray, family_share: float) -> torch.Tensor:
-    """float32 [1025, 1025]: row ``num - 1`` is the species-head target of species ``num``.
-
-    ``1 - family_share`` on the species itself, ``family_share`` spread evenly over the species
-    of its evolution family seen in training (itself included), so that the head learns to
-    point at relatives rather than to push them apart, in the hope that an unseen species
-    points at its family (on the species hold-out it did not: model/REPORT.md).
-    """
-    n = pokedex.LAST_NUMBER
-    targets = torch.eye(n)
-    seen = np.unique(np.stack([labels.num[train], labels.family[train]], 1), axis=0)
-    for family in np.unique(seen[:, 1]):
-        members = torch.as_tensor(seen[seen[:, 1] == family, 0] - 1)
-        for num in members:
-            targets[num] *= 1 - family_share
-            targets[num, members] += family_share / len(members)
-    return targets
 
 
 class InitError(ValueError):
@@ -163,38 +162,178 @@ class TrainingBatches(torch.utils.data.Dataset):
         seed: int,
         epoch: int,
         post_share: float,
-        empty_share: float = 0.0,
         noise_cell: tuple[float, float] = TRAIN_NOISE_CELL,
     ):
         self.images, self.order, self.batch_size, self.size = images, order, batch_size, size
-        self.seed, self.epoch, self.post_share = seed, epoch, post_share
-        self.empty_share, self.noise_cell = empty_share, noise_cell
+        self.seed, self.epoch, self.post_share, self.noise_cell = (
+            seed,
+            epoch,
+            post_share,
+            noise_cell,
+        )
 
     def __len__(self) -> int:
         return math.ceil(len(self.order) / self.batch_size)
 
-    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(image indices, augmented images, which of them show no subject)."""
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(image indices, augmented images)."""
         idx = np.sort(self.order[step * self.batch_size : (step + 1) * self.batch_size])
         state = np.random.SeedSequence([self.seed, self.epoch, step]).generate_state(2)
         g = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-        empty = torch.zeros(len(idx), dtype=torch.bool)
-        if self.empty_share:  # drawn only when asked, so that earlier runs' batches stay the same
-            empty = torch.rand(len(idx), generator=g) < self.empty_share
-        x = augment(self.images[idx], self.size, g, self.post_share, empty, self.noise_cell)
-        return torch.from_numpy(idx), x, empty
+        x = augment(self.images[idx], self.size, g, self.post_share, self.noise_cell)
+        return torch.from_numpy(idx), x
 
 
-def mixup(x: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Blend every image with another one of the batch (mixup, Zhang et al. 2018).
+class TypeSpeciesLoss:
+    """The loss of a batch of training images, from their labels (see the module's text)."""
 
-    Returns the blended batch, each image's partner and the weight of the image itself, at
-    least 0.5 so that its primary type stays the stronger one.
-    """
-    share = torch.distributions.Beta(alpha, alpha).sample().item()
-    share = max(share, 1 - share)
-    partner = torch.randperm(len(x))
-    return share * x + (1 - share) * x[partner], partner, share
+    def __init__(self, cfg: TrainConfig, data: SplitData, train: np.ndarray, device):
+        self.labels, self.device = data.labels, device
+        self.species_weight, self.label_smoothing = cfg.species_weight, cfg.label_smoothing
+        self.ce_weight, self.pos_weight = (w.to(device) for w in class_weights(data, train))
+
+    def __call__(
+        self, type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray
+    ) -> torch.Tensor:
+        types = torch.as_tensor(self.labels.types[idx], device=self.device)
+        primary = torch.as_tensor(self.labels.primary[idx], device=self.device)
+        loss = F.cross_entropy(type_logits, primary, weight=self.ce_weight)
+        loss = loss + F.binary_cross_entropy_with_logits(
+            type_logits, types, pos_weight=self.pos_weight
+        )
+        if self.species_weight:
+            species = torch.as_tensor(self.labels.num[idx] - 1, device=self.device)  # 1..1025
+            loss = loss + self.species_weight * F.cross_entropy(
+                species_logits, species, label_smoothing=self.label_smoothing
+            )
+        return loss
+
+
+@dataclass
+class Run:
+    """What one training run holds: its data, network, optimiser and schedule."""
+
+    cfg: TrainConfig
+    device: torch.device
+    workers: int
+    data: SplitData
+    species_list: list[int]
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    loss: TypeSpeciesLoss
+    averaged: AveragedModel | None  # with --ema: the running average, validated and kept
+
+    @property
+    def kept(self) -> torch.nn.Module:
+        return self.averaged.module if self.averaged else self.model
+
+
+def set_up(cfg: TrainConfig) -> Run:
+    """The data, the network (from ImageNet's weights or ``--init``) and its optimiser."""
+    torch.manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
+    workers = default_workers(device) if cfg.workers is None else cfg.workers
+    data = load_split(cfg.dataset_dir, cfg.split, cfg.holdout_style, cfg.max_species)
+    train_idx = data.parts["train"]
+    pool = train_idx
+    if cfg.balance == "files":
+        pool = training_pool(data.labels, train_idx, cfg.repeat_single)
+    log.info(
+        "split %s: %d train (%d per epoch) / %d val / %d test images; %s on %s, %d batch workers",
+        cfg.split, len(train_idx), len(pool), len(data.parts["val"]), len(data.parts["test"]),
+        cfg.arch, device, workers,
+    )  # fmt: skip
+    species_list = [s.num for s in pokedex.load()]
+    model = net.build(cfg.arch, len(species_list), cfg.input_size)
+    pretrained_backbone = cfg.pretrained and cfg.arch in net.PRETRAINED
+    if cfg.init:
+        model.load_state_dict(initial_state(cfg, species_list))
+    elif pretrained_backbone:
+        net.load_pretrained(model, cfg.arch)
+    model.to(device).to(memory_format=torch.channels_last)
+    optimizer, schedule = one_cycle(model, cfg, pretrained_backbone, len(pool))
+    # A running average of the weights sits in a flatter region than the weights of any one
+    # step, which tends to carry better to what training never saw (SWAD, Cha et al. 2021).
+    averaged = None
+    if cfg.ema:
+        averaged = AveragedModel(
+            model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True
+        )
+    loss = TypeSpeciesLoss(cfg, data, train_idx, device)
+    return Run(cfg, device, workers, data, species_list, model, optimizer, schedule, loss, averaged)
+
+
+def one_cycle(
+    model: torch.nn.Module, cfg: TrainConfig, pretrained_backbone: bool, images_per_epoch: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW, the pretrained backbone at its own lower rate, over one one-cycle schedule."""
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    backbone_lr = cfg.backbone_lr if pretrained_backbone else cfg.lr
+    optimizer = torch.optim.AdamW(
+        [{"params": model.backbone.parameters(), "lr": backbone_lr},
+         {"params": head_params, "lr": cfg.lr}],
+        weight_decay=cfg.weight_decay,
+    )  # fmt: skip
+    total_steps = cfg.epochs * math.ceil(images_per_epoch / cfg.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=[backbone_lr, cfg.lr],
+        total_steps=total_steps,
+        pct_start=min(0.5, max(0.1, 2 / total_steps)),  # short runs: warm up for 2 steps at least
+    )
+    return optimizer, schedule
+
+
+def train_one_epoch(run: Run, epoch: int, rng: np.random.Generator, deadline: float):
+    """(mean loss, images seen, whether the time budget ran out)."""
+    cfg = run.cfg
+    run.model.train()
+    order = epoch_order(
+        run.data.labels, run.data.parts["train"], rng, cfg.balance, cfg.repeat_single
+    )
+    batches = torch.utils.data.DataLoader(
+        TrainingBatches(
+            run.data.images,
+            order,
+            cfg.batch_size,
+            cfg.input_size,
+            cfg.seed,
+            epoch,
+            cfg.post_share,
+            cfg.noise_cell,
+        ),
+        batch_size=None,  # the dataset yields whole batches
+        num_workers=run.workers,
+        pin_memory=run.device.type == "cuda",
+    )
+    bar = tqdm(batches, desc=f"epoch {epoch}", disable=not cfg.progress, leave=False)
+    total, seen, steps = 0.0, 0, 0
+    for idx, x in bar:
+        x = x.to(run.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        loss = run.loss(*run.model(x), idx.numpy())
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.schedule.step()
+        if run.averaged:
+            run.averaged.update_parameters(run.model)
+        total, seen, steps = total + loss.item(), seen + len(idx), steps + 1
+        bar.set_postfix(loss=f"{total / steps:.3f}")
+        if time.perf_counter() > deadline:
+            return total / steps, seen, True
+    return total / steps, seen, False
+
+
+def validate(run: Run, network: torch.nn.Module) -> tuple[dict, dict, float]:
+    """(per-image metrics, per-species metrics, the score early stopping watches)."""
+    cfg, data, val = run.cfg, run.data, run.data.parts["val"]
+    type_p, species_p = predict_indices(
+        network, data, val, cfg.input_size, flip=False, device=run.device
+    )
+    metrics = score_images(type_p, species_p, data.labels, val, run.species_list)
+    per_species = score_species(type_p, species_p, data.labels, val, run.species_list)
+    return metrics, per_species, validation_score(cfg.split, metrics, cfg.species_weight > 0)
 
 
 def validation_score(split: str, metrics: dict, species_head: bool = True) -> float:
@@ -205,217 +344,84 @@ def validation_score(split: str, metrics: dict, species_head: bool = True) -> fl
     return metrics["primary_top1"] + metrics["any_type_top1"]
 
 
-def train(cfg: TrainConfig) -> dict:
-    started = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    device = pick_device(cfg.device)
-    workers = default_workers(device) if cfg.workers is None else cfg.workers
-    data = load_split(cfg.dataset_dir, cfg.split, cfg.holdout_style, cfg.max_species)
-    train_idx, val_idx = data.parts["train"], data.parts["val"]
-    pool = (
-        train_idx
-        if cfg.balance == "species"
-        else training_pool(data.labels, train_idx, cfg.repeat_single)
+def epoch_record(run: Run, epoch: int, loss: float, elapsed: float) -> tuple[dict, float]:
+    """(the history's line for an epoch, its validation score), logged."""
+    metrics, per_species, score = validate(run, run.kept)
+    record = (
+        {"epoch": epoch, "loss": loss, "seconds": round(elapsed)}
+        | {k: round(v, 4) for k, v in metrics.items()}
+        # the reports' aggregation, to see whether it peaks where the per-image score does
+        | {"per_species": {k: round(v, 4) for k, v in per_species.items()}}
+        # with --ema, how the last weights themselves score: what the average changed
+        | ({"unaveraged_score": round(validate(run, run.model)[2], 4)} if run.averaged else {})
     )
     log.info(
-        "split %s: %d train (%d per epoch) / %d val / %d test images; %s on %s, %d batch workers",
-        cfg.split, len(train_idx), len(pool), len(val_idx), len(data.parts["test"]), cfg.arch,
-        device, workers,
+        "epoch %d: loss %.3f | val primary %.3f any %.3f species %.3f"
+        " | per species %.3f / %.3f / %.3f | %.0f s",
+        epoch, loss, metrics["primary_top1"], metrics["any_type_top1"], metrics["species_top1"],
+        per_species["primary_top1"], per_species["any_type_top1"], per_species["species_top1"],
+        elapsed,
     )  # fmt: skip
+    return record, score
 
-    species_list = [s.num for s in pokedex.load()]
-    model = net.build(cfg.arch, len(species_list), cfg.input_size)
-    pretrained_backbone = cfg.pretrained and cfg.arch in net.PRETRAINED
-    if cfg.init:
-        model.load_state_dict(initial_state(cfg, species_list))
-    elif pretrained_backbone:
-        net.load_pretrained(model, cfg.arch)
-    model.to(device).to(memory_format=torch.channels_last)
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    backbone_lr = cfg.backbone_lr if pretrained_backbone else cfg.lr
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": model.backbone.parameters(), "lr": backbone_lr},
-            {"params": head_params, "lr": cfg.lr},
-        ],
-        weight_decay=cfg.weight_decay,
-    )
-    steps_per_epoch = math.ceil(len(pool) / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=[backbone_lr, cfg.lr],
-        total_steps=total_steps,
-        pct_start=min(0.5, max(0.1, 2 / total_steps)),  # short runs: warm up for 2 steps at least
-    )
-    ce_weight, pos_weight = (w.to(device) for w in class_weights(data, train_idx))
-    labels = data.labels
-    species_target = torch.as_tensor(labels.num - 1)  # species list is 1..1025 in order
-    soft_targets = (
-        species_targets(labels, train_idx, cfg.family_share).to(device)
-        if cfg.family_share
-        else None
-    )
 
-    def subject_loss(
-        type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray
-    ) -> torch.Tensor:
-        types = torch.as_tensor(labels.types[idx], device=device)
-        primary = torch.as_tensor(labels.primary[idx], device=device)
-        loss = F.cross_entropy(type_logits, primary, weight=ce_weight)
-        loss = loss + F.binary_cross_entropy_with_logits(type_logits, types, pos_weight=pos_weight)
-        if cfg.species_weight:
-            target = species_target[idx].to(device)
-            loss = loss + cfg.species_weight * F.cross_entropy(
-                species_logits,
-                soft_targets[target] if soft_targets is not None else target,
-                label_smoothing=cfg.label_smoothing,
-            )
-        return loss
-
-    def batch_loss(
-        type_logits: torch.Tensor, species_logits: torch.Tensor, idx: np.ndarray, empty: np.ndarray
-    ) -> torch.Tensor:
-        """The subjects' loss and, for images without a subject (``--empty-share``), only the
-        species head's, against the uniform distribution: there is nothing to name. Each part
-        weighs as its share of the batch."""
-        if not empty.any():
-            return subject_loss(type_logits, species_logits, idx)
-        mask = torch.as_tensor(empty, device=device)
-        unsure = -F.log_softmax(species_logits[mask], 1).mean(1).mean() * cfg.species_weight
-        if empty.all():
-            return unsure
-        loss = subject_loss(type_logits[~mask], species_logits[~mask], idx[~empty])
-        return (loss * (~empty).sum() + unsure * empty.sum()) / len(empty)
-
-    # A running average of the weights sits in a flatter region than the weights of any one
-    # step, which tends to carry better to what training never saw (SWAD, Cha et al. 2021).
-    averaged = (
-        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
-        if cfg.ema
-        else None
-    )
-    kept = averaged.module if averaged else model
-
-    def validate(network: torch.nn.Module) -> tuple[dict, dict, float]:
-        """(per-image metrics, per-species metrics, the score early stopping watches)."""
-        type_p, species_p = predict_indices(
-            network, data, val_idx, cfg.input_size, flip=False, device=device
-        )
-        metrics = score_images(type_p, species_p, labels, val_idx, species_list)
-        per_species = score_species(type_p, species_p, labels, val_idx, species_list)
-        return metrics, per_species, validation_score(cfg.split, metrics, cfg.species_weight > 0)
-
-    best = {"score": -1.0}
-    history = []
-    budget_s = cfg.time_budget * 60 if cfg.time_budget else math.inf
-    stop_reason = "epochs done"
-    seen = 0
+def train(cfg: TrainConfig) -> dict:
+    """Set up, train epoch by epoch keeping the best on validation, save. Returns the meta
+    data saved with the checkpoint."""
+    started = time.perf_counter()
+    run = set_up(cfg)
+    rng = np.random.default_rng(cfg.seed)
+    deadline = started + (cfg.time_budget * 60 if cfg.time_budget else math.inf)
+    best, history, seen, stop_reason = {"score": -1.0}, [], 0, "epochs done"
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        batches = torch.utils.data.DataLoader(
-            TrainingBatches(
-                data.images,
-                epoch_order(labels, train_idx, rng, cfg.balance, cfg.repeat_single),
-                cfg.batch_size,
-                cfg.input_size,
-                cfg.seed,
-                epoch,
-                cfg.post_share,
-                cfg.empty_share,
-                cfg.noise_cell,
-            ),
-            batch_size=None,  # the dataset yields whole batches
-            num_workers=workers,
-            pin_memory=device.type == "cuda",
-        )
-        bar = tqdm(batches, desc=f"epoch {epoch}", disable=not cfg.progress, leave=False)
-        total = 0.0
-        for step, (idx, x, empty) in enumerate(bar):
-            idx, empty = idx.numpy(), empty.numpy()
-            x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            if cfg.mixup:
-                x, partner, share = mixup(x, cfg.mixup)
-                logits = model(x)
-                partner = partner.numpy()
-                loss = share * batch_loss(*logits, idx, empty)
-                loss = loss + (1 - share) * batch_loss(*logits, idx[partner], empty[partner])
-            else:
-                loss = batch_loss(*model(x), idx, empty)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            if averaged:
-                averaged.update_parameters(model)
-            total += loss.item()
-            seen += len(idx)
-            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
-            if time.perf_counter() - started > budget_s:
-                stop_reason = "time budget"
-                break
-
-        metrics, per_species, score = validate(kept)
-        elapsed = time.perf_counter() - started
-        history.append(
-            {"epoch": epoch, "loss": total / (step + 1), "seconds": round(elapsed)}
-            | {k: round(v, 4) for k, v in metrics.items()}
-            # the reports' aggregation, to see whether it peaks where the per-image score does
-            | {"per_species": {k: round(v, 4) for k, v in per_species.items()}}
-            # with --ema, how the last weights themselves score: what the average changed
-            | ({"unaveraged_score": round(validate(model)[2], 4)} if averaged else {})
-        )
-        log.info(
-            "epoch %d: loss %.3f | val primary %.3f any %.3f species %.3f"
-            " | per species %.3f / %.3f / %.3f | %.0f s",
-            epoch, total / (step + 1), metrics["primary_top1"], metrics["any_type_top1"],
-            metrics["species_top1"], per_species["primary_top1"], per_species["any_type_top1"],
-            per_species["species_top1"], elapsed,
-        )  # fmt: skip
+        loss, epoch_seen, out_of_time = train_one_epoch(run, epoch, rng, deadline)
+        seen += epoch_seen
+        record, score = epoch_record(run, epoch, loss, time.perf_counter() - started)
+        history.append(record)
         if score > best["score"]:
-            state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
+            state = {k: v.detach().clone() for k, v in run.kept.state_dict().items()}
             best = {"score": score, "epoch": epoch, "state": state}
         elif epoch - best["epoch"] >= cfg.patience:
             stop_reason = f"no validation gain for {cfg.patience} epochs"
             break
-        if stop_reason == "time budget":
+        if out_of_time:
+            stop_reason = "time budget"
             break
-
+    run.model.load_state_dict(best["state"])
     seconds = time.perf_counter() - started
-    model.load_state_dict(best["state"])
-    type_p, _ = predict_indices(model, data, val_idx, cfg.input_size, flip=False, device=device)
-    threshold = tune_threshold(type_p, labels.types[val_idx])
     meta = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "best_epoch": best["epoch"],
         "stop_reason": stop_reason,
         "history": history,
-        "train_images": len(train_idx),
+        "train_images": len(run.data.parts["train"]),
         "images_seen": seen,
         "seconds": round(seconds, 1),
         "images_per_second": round(seen / seconds, 1),
-        "device": str(device),
+        "device": str(run.device),
         "torch": str(torch.__version__),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": data_manifest_summary(cfg.dataset_dir),
     }
-    checkpoint.save(
-        cfg.out,
-        model,
-        arch=cfg.arch,
-        input_size=cfg.input_size,
-        species=species_list,
-        mean=MEAN,
-        std=STD,
-        meta=meta,
-        threshold=threshold,
-    )
+    save(run, meta)
     log.info(
         "best epoch %d (%s); %.1f min, %.0f images/s; saved %s",
         best["epoch"], stop_reason, seconds / 60, seen / seconds, cfg.out,
     )  # fmt: skip
     return meta
+
+
+def save(run: Run, meta: dict) -> None:
+    """The best weights, with the second-type threshold tuned on the validation images."""
+    cfg, val = run.cfg, run.data.parts["val"]
+    type_p, _ = predict_indices(
+        run.model, run.data, val, cfg.input_size, flip=False, device=run.device
+    )
+    threshold = tune_threshold(type_p, run.data.labels.types[val])
+    checkpoint.save(
+        cfg.out, run.model, arch=cfg.arch, input_size=cfg.input_size, species=run.species_list,
+        mean=MEAN, std=STD, meta=meta, threshold=threshold,
+    )  # fmt: skip
 
 
 def data_manifest_summary(dataset_dir: Path) -> dict:

@@ -10,7 +10,6 @@ import torch
 from model import checkpoint, net
 from model.__main__ import main
 from model.dataset import Labels, assign, load_split, training_pool
-from model.preprocess import model_input
 
 
 def test_a_short_run_lowers_the_loss(tiny_run):
@@ -156,18 +155,6 @@ def test_augment_is_seeded_and_keeps_the_shape(tiny_dataset):
     assert not torch.allclose(a, c)
 
 
-def test_empty_images_show_their_background_alone(tiny_dataset):
-    from model.dataset import augment
-
-    batch = load_split(tiny_dataset, "all").images[:8]
-    empty = torch.tensor([True, False] * 4)
-    shown = augment(batch, 32, torch.Generator().manual_seed(3), empty=empty)
-    nothing = np.zeros_like(batch)  # fully transparent: the backgrounds alone
-    backgrounds = augment(nothing, 32, torch.Generator().manual_seed(3))
-    torch.testing.assert_close(shown[empty], backgrounds[empty])
-    assert not torch.allclose(shown[~empty], backgrounds[~empty])
-
-
 def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
     from model.dataset import _random_affine, to_float
 
@@ -270,40 +257,23 @@ def test_batches_are_the_same_however_many_workers_prepare_them(tiny_dataset):
     order = np.random.default_rng(0).permutation(data.parts["train"])
 
     def batches(workers: int, epoch: int = 1) -> list:
-        epoch_batches = TrainingBatches(
-            data.images, order, 16, 32, 3, epoch, post_share=0.5, empty_share=0.2
-        )
+        epoch_batches = TrainingBatches(data.images, order, 16, 32, 3, epoch, post_share=0.5)
         return list(DataLoader(epoch_batches, batch_size=None, num_workers=workers))
 
     alone, shared = batches(0), batches(2)
     assert len(alone) == len(shared) == -(-len(order) // 16)
-    for (idx_a, x_a, empty_a), (idx_s, x_s, empty_s) in zip(alone, shared, strict=True):
-        assert torch.equal(idx_a, idx_s) and torch.equal(empty_a, empty_s)
+    for (idx_a, x_a), (idx_s, x_s) in zip(alone, shared, strict=True):
+        assert torch.equal(idx_a, idx_s)
         torch.testing.assert_close(x_a, x_s)
-    assert sorted(torch.cat([idx for idx, _, _ in alone]).tolist()) == sorted(order.tolist())
-    assert 0 < torch.cat([empty for _, _, empty in alone]).float().mean() < 0.5
+    assert sorted(torch.cat([idx for idx, _ in alone]).tolist()) == sorted(order.tolist())
     assert alone[0][1].shape == (16, 3, 32, 32)
     assert not torch.allclose(alone[0][1], batches(0, epoch=2)[0][1])  # each epoch draws anew
-
-
-def test_mixup_blends_every_image_with_a_partner_of_the_batch():
-    from model.train import mixup
-
-    torch.manual_seed(0)
-    x = torch.arange(8.0).view(8, 1, 1, 1).expand(8, 3, 4, 4)  # image i is all i
-    mixed, partner, share = mixup(x, alpha=0.4)
-    assert 0.5 <= share <= 1  # the image itself keeps the larger weight
-    assert sorted(partner.tolist()) == list(range(8))
-    expected = share * torch.arange(8.0) + (1 - share) * partner.float()
-    torch.testing.assert_close(mixed[:, 0, 0, 0], expected)
 
 
 @pytest.mark.parametrize(
     "option, value",
     [
-        ("mixup", 0.4),
-        ("family_share", 0.5),
-        ("empty_share", 0.3),
+        ("ema", 0.9),
         ("noise_cell", (8.0, 8.0)),
         ("balance", "species"),
     ],
@@ -321,37 +291,17 @@ def test_a_run_with_an_option_trains_and_records_it(tiny_dataset, tmp_path, opti
     assert checkpoint.load(cfg.out)[1]["meta"]["config"][option] == value
 
 
-@pytest.mark.parametrize("flag", ["--family-share", "--post-share", "--ema"])
+@pytest.mark.parametrize("flag", ["--post-share", "--ema"])
 def test_train_refuses_a_share_outside_0_to_1(flag, tmp_path, capsys):
     for bad in ("1.5", "-0.1"):
-        with pytest.raises(SystemExit) as exit_info:
-            main(["train", "--out", str(tmp_path / "x.pt"), flag, bad])
-        assert exit_info.value.code == 2
+        assert main(["train", "--out", str(tmp_path / "x.pt"), flag, bad]) == 2
         assert f"{bad} is not between 0 and 1" in capsys.readouterr().err
 
 
 def test_train_refuses_a_noise_grain_that_cannot_be(tmp_path, capsys):
     for bad in (["0", "8"], ["8", "1"]):
         assert main(["train", "--out", str(tmp_path / "x.pt"), "--noise-cell", *bad]) == 2
-        assert "--noise-cell wants 0 < MIN <= MAX" in capsys.readouterr().err
-
-
-def test_species_targets_spread_a_share_over_relatives_seen_in_training():
-    from model.train import species_targets
-
-    # species 1-3 are one family, 4 another; species 3 is never trained on
-    labels = Labels(
-        num=np.array([1, 2, 2, 3, 4]), types=np.zeros((5, 18), np.float32),
-        primary=np.zeros(5, np.int64), family=np.array([1, 1, 1, 1, 4]),
-        style=np.array(["a"] * 5), file=np.array(list("abcde")),
-    )  # fmt: skip
-    targets = species_targets(labels, np.array([0, 1, 2, 4]), family_share=0.6)
-    assert targets.shape == (1025, 1025)
-    torch.testing.assert_close(targets.sum(1), torch.ones(1025))
-    torch.testing.assert_close(targets[0, :4], torch.tensor([0.7, 0.3, 0.0, 0.0]))
-    torch.testing.assert_close(targets[1, :4], torch.tensor([0.3, 0.7, 0.0, 0.0]))
-    assert targets[2, 2] == 1 and targets[3, 3] == 1  # unseen, or alone in its family: itself
-    torch.testing.assert_close(species_targets(labels, np.arange(5), 0.0), torch.eye(1025))
+        assert "noise_cell wants 0 < MIN <= MAX" in capsys.readouterr().err
 
 
 def test_a_run_with_averaged_weights_keeps_the_average(tiny_dataset, tmp_path):
@@ -431,26 +381,7 @@ def test_a_style_held_out_stays_unseen_through_warm_restarts(tiny_dataset, tmp_p
 def test_species_balance_takes_no_repeats(tmp_path, capsys):
     out = str(tmp_path / "x.pt")
     assert main(["train", "--out", out, "--balance", "species", "--repeat-single", "4"]) == 2
-    assert "--repeat-single is for --balance files" in capsys.readouterr().err
-
-
-def test_images_without_a_subject_teach_the_species_head_to_be_unsure(
-    tiny_checkpoint, tiny_dataset, tmp_path
-):
-    from model.train import TrainConfig, train
-
-    cfg = TrainConfig(
-        split="family-holdout", out=tmp_path / "unsure.pt", dataset_dir=tiny_dataset,
-        arch="net2017", init=tiny_checkpoint, input_size=32, epochs=2, batch_size=16,
-        empty_share=1.0, progress=False,
-    )  # fmt: skip
-    train(cfg)
-    x = torch.from_numpy(model_input(load_split(tiny_dataset, "family-holdout").images[:32], 32))
-    with torch.no_grad():
-        before = torch.softmax(checkpoint.load(tiny_checkpoint)[0](x)[1], 1)
-        after = torch.softmax(checkpoint.load(cfg.out)[0](x)[1], 1)
-    # only backgrounds, all with a uniform species target: the head's top guess grows less sure
-    assert after.max(1).values.mean() < before.max(1).values.mean() / 2
+    assert "repeat_single is for balance files" in capsys.readouterr().err
 
 
 def test_the_styles_a_checkpoint_saw_come_from_its_recorded_dataset():

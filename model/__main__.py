@@ -324,22 +324,12 @@ def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
     ensemble.set_defaults(func=cmd_ensemble)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
+    """data fetch, build, preview."""
     from model.data.sources import POKEAPI_BASE_URL
-
-    parser = argparse.ArgumentParser(prog="python -m model", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="sprite data: fetch, build, preview")
     data_commands = data.add_subparsers(dest="data_command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir",
-        help=f"data directory (default: ${DATA_ENV}, else ~/.local/share/neuralmon)",
-    )
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
     fetch = data_commands.add_parser("fetch", parents=[common], help="download the sources")
     fetch.add_argument(
         "--sources",
@@ -372,6 +362,19 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--seed", type=int, default=0)
     preview.set_defaults(func=cmd_data_preview)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        help=f"data directory (default: ${DATA_ENV}, else ~/.local/share/neuralmon)",
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_data_commands(commands, common)
     try:
         add_training_commands(commands, common)
     except ModuleNotFoundError as exc:  # the bot's light install: training is an extra

@@ -25,20 +25,12 @@ log = logging.getLogger(__name__)
 SAME = ("split", "holdout_style", "max_species")  # what members' training must share
 
 
-def combine(
-    paths: list[Path],
-    out: str | os.PathLike,
-    dataset_dir: Path,
-    type_weights: list[float] | None = None,
-) -> dict:
-    """``type_weights``: each member's share of the type vote (default: equal shares)."""
-    type_weights = type_weights or [1.0] * len(paths)
-    if len(type_weights) != len(paths) or min(type_weights) < 0 or not sum(type_weights):
-        raise ValueError("give one type weight per checkpoint, none negative")
-    loaded = [checkpoint.load(path) for path in paths]
-    first = loaded[0][1]
+def member_entries(paths: list[Path], infos: list[dict], type_weights: list[float]) -> list:
+    """Each member's entry (``net.build``'s), refusing members that cannot be averaged: other
+    class lists, normalisation, split, or an ensemble."""
+    first = infos[0]
     members = []
-    for path, (_, info), type_weight in zip(paths, loaded, type_weights, strict=True):
+    for path, info, type_weight in zip(paths, infos, type_weights, strict=True):
         config = info["meta"]["config"]
         for key in ("species", "mean", "std"):
             if info[key] != first[key]:
@@ -52,6 +44,22 @@ def combine(
         members.append({"arch": info["arch"], "type_weight": float(type_weight),
                         "species_weight": 1.0 if has_species else 0.0,
                         "input_size": info["input_size"]})  # fmt: skip
+    return members
+
+
+def combine(
+    paths: list[Path],
+    out: str | os.PathLike,
+    dataset_dir: Path,
+    type_weights: list[float] | None = None,
+) -> dict:
+    """``type_weights``: each member's share of the type vote (default: equal shares)."""
+    type_weights = type_weights or [1.0] * len(paths)
+    if len(type_weights) != len(paths) or min(type_weights) < 0 or not sum(type_weights):
+        raise ValueError("give one type weight per checkpoint, none negative")
+    loaded = [checkpoint.load(path) for path in paths]
+    first = loaded[0][1]
+    members = member_entries(paths, [info for _, info in loaded], type_weights)
     if not any(m["species_weight"] for m in members):
         raise ValueError("no member has a species head (all trained with --species-weight 0)")
     input_size = max(m["input_size"] for m in members)

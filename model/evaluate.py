@@ -359,6 +359,18 @@ def markdown(report: dict) -> str:
             for kind, n in report["naming"].items()
         )
         lines += ["", f"Species named at the bot's bars, per image: {named}."]
+    lines += _group_tables(report)
+    lines += ["", "Per type (primary type, per species):", ""]
+    lines += ["| type | precision | recall | species |", "| --- | ---: | ---: | ---: |"]
+    for name, entry in report["per_type"].items():
+        precision, recall = _pct(entry["precision"]), _pct(entry["recall"])
+        lines.append(f"| {name} | {precision} | {recall} | {entry['support']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _group_tables(report: dict) -> list[str]:
+    """The per-style, per-generation and per-background tables of a report."""
+    lines: list[str] = []
     keys = list(report["models"]["neuralmon"]["per_species"])
     naming_keys = ("named", "named_wrongly") if report.get("naming") else ()
     for group in ("style", "generation", "background"):
@@ -374,12 +386,7 @@ def markdown(report: dict) -> str:
                 f"{_pct(entry['per_species'][k])} / {_pct(entry['per_image'][k])}" for k in keys
             ] + [_pct(entry[k]) for k in naming_keys]
             lines.append(f"| {name} | {entry['images']} | " + " | ".join(cells) + " |")
-    lines += ["", "Per type (primary type, per species):", ""]
-    lines += ["| type | precision | recall | species |", "| --- | ---: | ---: | ---: |"]
-    for name, entry in report["per_type"].items():
-        precision, recall = _pct(entry["precision"]), _pct(entry["recall"])
-        lines.append(f"| {name} | {precision} | {recall} | {entry['support']} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _pct(value: float | None) -> str:

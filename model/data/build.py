@@ -141,8 +141,6 @@ def build(
     progress: bool = True,
 ) -> BuildResult:
     """Build ``<root>/dataset`` from the sources present; returns counts for the summary."""
-    from tqdm import tqdm
-
     started = time.perf_counter()
     out_dir = out_dir or root / "dataset"
     dex = pokedex.load()
@@ -155,48 +153,70 @@ def build(
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
 
-    rows: list[dict] = []
-    skipped: list[dict[str, str]] = []
     raw_path = tmp_dir / "images.raw"
-    with (
-        raw_path.open("wb") as raw,
-        tqdm(total=len(sources), desc="build", unit="file", disable=not progress) as bar,
-    ):
-        for src, (frames, error) in zip(
-            sources, _map(sources, size, max_frames, workers), strict=True
-        ):
-            bar.update()
-            if error:
-                rel = str(src.path.relative_to(root))
-                log.warning("skipped %s: %s", rel, error)
-                skipped.append({"file": rel, "error": error})
-                continue
-            species = dex[src.num]
-            for frame, pixels in frames:
-                raw.write(pixels.tobytes())
-                rows.append(
-                    {
-                        "num": src.num,
-                        "name": species.name,
-                        "type1": species.types[0],
-                        "type2": species.types[1] if len(species.types) > 1 else "",
-                        "family": species.family,
-                        "source": src.source,
-                        "style": src.style,
-                        "file": str(src.path.relative_to(root)),
-                        "frame": frame,
-                    }
-                )
+    with raw_path.open("wb") as raw:
+        rows, skipped = _write_frames(sources, root, raw, size, max_frames, workers, progress)
     _raw_to_npy(raw_path, tmp_dir / "images.npy", (len(rows), size, size, 4))
     with (tmp_dir / "index.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=INDEX_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
+    seconds = time.perf_counter() - started
+    manifest = build_manifest(rows, skipped, size, max_frames, seconds, dex)
+    (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp_dir, out_dir)
+    per_source, per_type = _source_and_type_counts(rows)
+    return BuildResult(
+        out_dir, len(rows), per_source, per_type, skipped, seconds, manifest["generations"]
+    )
+
+
+def _write_frames(
+    sources: list, root: Path, raw, size: int, max_frames: int, workers: int | None,
+    progress: bool,
+) -> tuple[list[dict], list[dict[str, str]]]:  # fmt: skip
+    """Every source file's frames, framed, appended to ``raw``: (their index rows, the files
+    skipped and why)."""
+    from tqdm import tqdm
+
+    dex = pokedex.load()
+    rows: list[dict] = []
+    skipped: list[dict[str, str]] = []
+    framed = _map(sources, size, max_frames, workers)
+    with tqdm(total=len(sources), desc="build", unit="file", disable=not progress) as bar:
+        for src, (frames, error) in zip(sources, framed, strict=True):
+            bar.update()
+            rel = str(src.path.relative_to(root))
+            if error:
+                log.warning("skipped %s: %s", rel, error)
+                skipped.append({"file": rel, "error": error})
+                continue
+            species = dex[src.num]
+            for frame, pixels in frames:
+                raw.write(pixels.tobytes())
+                rows.append({
+                    "num": src.num, "name": species.name, "type1": species.types[0],
+                    "type2": species.types[1] if len(species.types) > 1 else "",
+                    "family": species.family, "source": src.source, "style": src.style,
+                    "file": rel, "frame": frame,
+                })  # fmt: skip
+    return rows, skipped
+
+
+def _source_and_type_counts(rows: list[dict]) -> tuple[Counter, Counter]:
     per_source = Counter(r["source"] for r in rows)
     per_type = Counter(t for r in rows for t in (r["type1"], r["type2"]) if t)
-    seconds = time.perf_counter() - started
-    manifest = {
+    return per_source, per_type
+
+
+def build_manifest(
+    rows: list[dict], skipped: list, size: int, max_frames: int, seconds: float, dex
+) -> dict:
+    """What the dataset holds: counts per source, type, style and generation; what was skipped."""
+    per_source, per_type = _source_and_type_counts(rows)
+    return {
         "format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "size": size,
@@ -218,12 +238,6 @@ def build(
         "build_seconds": round(seconds, 1),
         "files": {"images": "images.npy", "index": "index.csv"},
     }
-    (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp_dir, out_dir)
-    return BuildResult(
-        out_dir, len(rows), per_source, per_type, skipped, seconds, manifest["generations"]
-    )
 
 
 def _groups(rows: list[dict], key) -> list[tuple[object, list[dict]]]:

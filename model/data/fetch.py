@@ -162,6 +162,58 @@ def mirror_root(mirror: Path) -> Path:
     return root
 
 
+def _pending(
+    out: Path, kinds: Iterable[str], numbers: Iterable[int], known_missing: set, report
+) -> list[tuple[str, Path]]:
+    """The files still to fetch, as (kind/num.png, destination); the others count as present."""
+    todo, numbers = [], list(numbers)
+    for kind in kinds:
+        for num in numbers:
+            rel = f"{kind}/{num}.png"
+            if rel in known_missing or (out / rel).exists():
+                report.present += 1
+            else:
+                todo.append((rel, out / rel))
+    return todo
+
+
+@dataclass
+class _Fetching:
+    """What the files of one fetch share: where from, how many at once, what became of them."""
+
+    base: str
+    source: Path | None  # a mirror's sprites/pokemon folder, read instead of the network
+    semaphore: asyncio.Semaphore
+    retries: int
+    backoff: float
+    report: DownloadReport
+    bar: tqdm
+
+    async def one(self, session: aiohttp.ClientSession, rel: str, dest: Path) -> None:
+        kind, name = rel.split("/")
+        path = POKEAPI_KINDS[kind].format(num=Path(name).stem)
+        url = str(self.source / path) if self.source else self.base + path
+        try:
+            async with self.semaphore:
+                if self.source:
+                    written = await _copy(self.source / path, dest)
+                else:
+                    written = await _download(session, url, dest, self.retries, self.backoff)
+        except aiohttp.ClientConnectionError as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise  # cannot connect at all: stop everything
+            self.report.failed.append(rel)
+        except (TimeoutError, _Retryable, FetchError, aiohttp.ClientError) as exc:
+            log.warning("gave up on %s: %s", url, exc)
+            self.report.failed.append(rel)
+        else:
+            if written:
+                self.report.downloaded += 1
+            else:
+                self.report.missing.append(rel)
+        self.bar.update()
+
+
 async def fetch_pokeapi(
     root: Path,
     numbers: Iterable[int],
@@ -186,45 +238,14 @@ async def fetch_pokeapi(
     missing_file = out / MISSING_LIST
     known_missing = set(json.loads(missing_file.read_text())) if missing_file.exists() else set()
     report = DownloadReport()
-    todo: list[tuple[str, Path]] = []
-    for kind in kinds:
-        for num in numbers:
-            rel = f"{kind}/{num}.png"
-            if rel in known_missing or (out / rel).exists():
-                report.present += 1
-            else:
-                todo.append((rel, out / rel))
+    todo = _pending(out, kinds, numbers, known_missing, report)
     if not todo:
         return report
-
     base = base_url if base_url.endswith("/") else base_url + "/"
-    semaphore = asyncio.Semaphore(concurrency)
     bar = tqdm(total=len(todo), desc="PokeAPI sprites", unit="file", disable=not progress)
-
-    async def one(session: aiohttp.ClientSession, rel: str, dest: Path) -> None:
-        kind, name = rel.split("/")
-        path = POKEAPI_KINDS[kind].format(num=Path(name).stem)
-        url = str(source / path) if source else base + path
-        try:
-            async with semaphore:
-                if source:
-                    written = await _copy(source / path, dest)
-                else:
-                    written = await _download(session, url, dest, retries, backoff)
-        except aiohttp.ClientConnectionError as exc:
-            if isinstance(exc, aiohttp.ClientConnectorError):
-                raise  # cannot connect at all: stop everything
-            report.failed.append(rel)
-        except (TimeoutError, _Retryable, FetchError, aiohttp.ClientError) as exc:
-            log.warning("gave up on %s: %s", url, exc)
-            report.failed.append(rel)
-        else:
-            if written:
-                report.downloaded += 1
-            else:
-                report.missing.append(rel)
-        bar.update()
-
+    fetching = _Fetching(
+        base, source, asyncio.Semaphore(concurrency), retries, backoff, report, bar
+    )
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
     try:
         async with (
@@ -232,7 +253,7 @@ async def fetch_pokeapi(
             asyncio.TaskGroup() as group,
         ):
             for rel, dest in todo:
-                group.create_task(one(session, rel, dest))
+                group.create_task(fetching.one(session, rel, dest))
     except* aiohttp.ClientConnectorError as errors:
         host = urlsplit(base).netloc
         raise FetchError(

@@ -1,6 +1,7 @@
-"""Settings from the environment and ``.env`` (python-dotenv), validated once into one object.
-
-Every setting is documented in ``.env.example``.
+"""Settings from the environment and ``.env`` (python-dotenv), validated once into one object:
+a pydantic model whose fields are the settings, each with its variable's name and its default
+written once; errors become one line each. Every setting is documented in ``.env.example``, and
+nothing else is (a test checks both ways).
 """
 
 from __future__ import annotations
@@ -8,46 +9,59 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.databases import POSTGRES_SCHEMES
 from model.data import data_dir
 from model.data.sources import POKEAPI_BASE_URL
-from model.predict import BACKENDS
+
+NO_TOKEN = (
+    "DISCORD_TOKEN is not set: copy .env.example to .env and paste your bot's token "
+    "(Discord Developer Portal -> your application -> Bot -> Reset Token)."
+)
+# pydantic's error kinds, said as a person would
+SAID = {
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_parsing": "should be a number",
+    "greater_than": "should be more than 0",
+    "greater_than_equal": "should be 1 or more",
+}
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message says what to do."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    token: str = field(repr=False)  # never let the token reach a log line
-    command_prefix: str = "!"
-    owner_id: int | None = None
-    dev_guild_id: int | None = None  # slash commands sync there at once (global sync is slow)
-    watched_channels: frozenset[int] = frozenset()  # empty: every channel, until turned off
-    checkpoint: Path | None = None  # None: the weights shipped with neuralmon
-    inference_backend: str = "onnx"  # or "torch" (the `train` extra), in this process
-    inference_url: str | None = None  # a model server (KServe v2) runs the network instead
-    inference_model: str = "neuralmon"
-    max_image_mb: float = 8.0
-    max_images_per_message: int = 4
-    user_rate: tuple[int, float] = (3, 10.0)  # images per seconds, per user
-    channel_rate: tuple[int, float] = (10, 10.0)  # images per seconds, per channel
-    database: Path = Path("neuralmon.db")  # SQLite file, unless database_url is set
-    database_url: str | None = field(default=None, repr=False)  # PostgreSQL; may hold a password
-    log_level: str = "INFO"
-    health_port: int | None = None
-    data_dir: Path = field(default_factory=data_dir)  # sprite data: quiz art
-    quiz_seconds: float = 60.0
-    sprites_url: str = POKEAPI_BASE_URL  # where quiz art is downloaded when not on disk
-    shard_count: int | None = None  # set both to run this process over some shards
-    shard_ids: tuple[int, ...] | None = None
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, str_strip_whitespace=True)
+
+    token: str = Field(alias="DISCORD_TOKEN", repr=False)  # never let it reach a log line
+    command_prefix: str = Field("!", alias="COMMAND_PREFIX")
+    dev_guild_id: int | None = Field(None, alias="DEV_GUILD_ID")  # slash commands sync at once
+    watched_channels: frozenset[int] = Field(frozenset(), alias="WATCHED_CHANNELS")  # empty: all
+    checkpoint: Path | None = Field(None, alias="CHECKPOINT")  # None: the shipped weights
+    inference_backend: Literal["onnx", "torch"] = Field("onnx", alias="INFERENCE_BACKEND")
+    inference_url: str | None = Field(None, alias="INFERENCE_URL")  # a model server (KServe v2)
+    inference_model: str = Field("neuralmon", alias="INFERENCE_MODEL")
+    max_image_mb: float = Field(8.0, gt=0, alias="MAX_IMAGE_MB")
+    max_images_per_message: int = Field(4, gt=0, alias="MAX_IMAGES_PER_MESSAGE")
+    user_rate: tuple[int, float] = Field((3, 10.0), alias="USER_RATE")  # images per seconds
+    channel_rate: tuple[int, float] = Field((10, 10.0), alias="CHANNEL_RATE")
+    database: Path = Field(Path("neuralmon.db"), alias="DATABASE_PATH")  # unless database_url
+    database_url: str | None = Field(None, alias="DATABASE_URL", repr=False)  # may hold a password
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    health_port: int | None = Field(None, alias="HEALTH_PORT")
+    data_dir: Path = Field(default_factory=data_dir, alias="NEURALMON_DATA")  # quiz art
+    quiz_seconds: float = Field(60.0, gt=0, alias="QUIZ_SECONDS")
+    sprites_url: str = Field(POKEAPI_BASE_URL, alias="SPRITES_URL")  # quiz art not on disk
+    shard_count: int | None = Field(None, ge=1, alias="SHARD_COUNT")  # with shard_ids: some shards
+    shard_ids: tuple[int, ...] | None = Field(None, alias="SHARD_IDS")
 
     @property
     def store_target(self) -> str | Path:
@@ -60,134 +74,117 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        def get(name: str) -> str:
-            return env.get(name, "").strip()
+        """The settings named in ``env`` (empty values count as unset), or ``SettingsError``."""
+        names = {field.alias for field in cls.model_fields.values()}
+        given = {k: v.strip() for k, v in env.items() if k in names and v.strip()}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as exc:
+            raise SettingsError(_said(exc.errors()[0])) from None
 
-        token = get("DISCORD_TOKEN")
-        if not token:
-            raise SettingsError(
-                "DISCORD_TOKEN is not set: copy .env.example to .env and paste your bot's token "
-                "(Discord Developer Portal -> your application -> Bot -> Reset Token)."
+    @field_validator("watched_channels", mode="before")
+    @classmethod
+    def _channels(cls, value):
+        return _ids(value) if isinstance(value, str) else value
+
+    @field_validator("inference_backend", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value):
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("user_rate", "channel_rate", mode="before")
+    @classmethod
+    def _rate(cls, value):
+        """``"3/10"``: three per ten seconds."""
+        if not isinstance(value, str):
+            return value
+        count, _, seconds = value.partition("/")
+        try:
+            rate = (int(count), float(seconds))
+        except ValueError:
+            raise ValueError("should look like 3/10 (3 per 10 seconds)") from None
+        if rate[0] < 1 or rate[1] <= 0:
+            raise ValueError("both numbers should be more than 0")
+        return rate
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if not isinstance(logging.getLevelName(value.upper()), int):
+            raise ValueError("is not a level: use DEBUG, INFO, ...")
+        return value.upper()
+
+    @field_validator("inference_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("should start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        scheme = urlsplit(value).scheme if value else None
+        if value and scheme not in (*POSTGRES_SCHEMES, "sqlite"):
+            raise ValueError(
+                f"should start with postgresql:// (or sqlite:/// for a file), not {scheme}://"
             )
-        log_level = (get("LOG_LEVEL") or "INFO").upper()
-        if not isinstance(logging.getLevelName(log_level), int):
-            raise SettingsError(f"LOG_LEVEL={log_level!r} is not a level: use DEBUG, INFO, ...")
-        defaults = {f.name: f.default for f in fields(cls)}
-        return cls(
-            token=token,
-            command_prefix=get("COMMAND_PREFIX") or "!",
-            owner_id=_int(get("OWNER_ID"), "OWNER_ID"),
-            dev_guild_id=_int(get("DEV_GUILD_ID"), "DEV_GUILD_ID"),
-            watched_channels=frozenset(
-                _int(part.strip(), "WATCHED_CHANNELS")
-                for part in get("WATCHED_CHANNELS").split(",")
-                if part.strip()
-            ),
-            checkpoint=Path(get("CHECKPOINT")) if get("CHECKPOINT") else None,
-            inference_backend=_choice(
-                get("INFERENCE_BACKEND"),
-                "INFERENCE_BACKEND",
-                BACKENDS,
-                defaults["inference_backend"],
-            ),
-            inference_url=_http_url(get("INFERENCE_URL")),
-            inference_model=get("INFERENCE_MODEL") or defaults["inference_model"],
-            max_image_mb=_number(get("MAX_IMAGE_MB"), "MAX_IMAGE_MB", defaults["max_image_mb"]),
-            max_images_per_message=int(
-                _number(get("MAX_IMAGES_PER_MESSAGE"), "MAX_IMAGES_PER_MESSAGE", 4)
-            ),
-            user_rate=_rate(get("USER_RATE"), "USER_RATE", defaults["user_rate"]),
-            channel_rate=_rate(get("CHANNEL_RATE"), "CHANNEL_RATE", defaults["channel_rate"]),
-            database=Path(get("DATABASE_PATH") or defaults["database"]),
-            database_url=_database_url(get("DATABASE_URL")),
-            log_level=log_level,
-            health_port=_int(get("HEALTH_PORT"), "HEALTH_PORT"),
-            data_dir=data_dir(get("NEURALMON_DATA") or None),
-            quiz_seconds=_number(get("QUIZ_SECONDS"), "QUIZ_SECONDS", defaults["quiz_seconds"]),
-            sprites_url=get("SPRITES_URL") or POKEAPI_BASE_URL,
-            **_shards(get("SHARD_COUNT"), get("SHARD_IDS")),
-        )
+        return value
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value):
+        return data_dir(value)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value):
+        """``0-1`` or ``0,1``: this process runs shards 0 and 1."""
+        if not isinstance(value, str):
+            return value
+        chosen: list[int] = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            first, _, last = part.partition("-")
+            try:
+                chosen += range(int(first), int(last or first) + 1)
+            except ValueError:
+                raise ValueError("should look like 0-1 or 0,1") from None
+        return tuple(sorted(set(chosen)))
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        if self.shard_count is None:
+            if self.shard_ids:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT (the total number of shards)")
+            return self
+        ids = self.shard_ids or tuple(range(self.shard_count))
+        if ids[0] < 0 or ids[-1] >= self.shard_count:
+            raise ValueError(f"SHARD_IDS: shard ids run from 0 to {self.shard_count - 1}")
+        object.__setattr__(self, "shard_ids", ids)  # frozen, so set past pydantic: all by default
+        return self
 
 
-def _int(value: str, name: str) -> int | None:
-    if not value:
-        return None
+def _ids(text: str) -> tuple[int, ...]:
     try:
-        return int(value)
+        return tuple(int(part.strip()) for part in text.split(",") if part.strip())
     except ValueError:
-        raise SettingsError(f"{name}={value!r} should be a whole number") from None
+        raise ValueError("should be whole numbers, separated by commas") from None
 
 
-def _number(value: str, name: str, default: float) -> float:
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r} should be a number") from None
-    if number <= 0:
-        raise SettingsError(f"{name}={value!r} should be more than 0")
-    return number
-
-
-def _choice(value: str, name: str, choices: tuple[str, ...], default: str) -> str:
-    if not value:
-        return default
-    if value.lower() not in choices:
-        raise SettingsError(f"{name}={value!r}: choose {' or '.join(choices)}")
-    return value.lower()
-
-
-def _rate(value: str, name: str, default: tuple[int, float]) -> tuple[int, float]:
-    """``"3/10"``: three per ten seconds."""
-    if not value:
-        return default
-    count, _, seconds = value.partition("/")
-    try:
-        rate = (int(count), float(seconds))
-    except ValueError:
-        raise SettingsError(f"{name}={value!r} should look like 3/10 (3 per 10 seconds)") from None
-    if rate[0] < 1 or rate[1] <= 0:
-        raise SettingsError(f"{name}={value!r}: both numbers should be more than 0")
-    return rate
-
-
-def _http_url(value: str) -> str | None:
-    if value and urlsplit(value).scheme not in ("http", "https"):
-        raise SettingsError(f"INFERENCE_URL={value!r} should start with http:// or https://")
-    return value or None
-
-
-def _database_url(value: str) -> str | None:
-    if not value:
-        return None
-    scheme = urlsplit(value).scheme
-    if scheme not in (*POSTGRES_SCHEMES, "sqlite"):
-        raise SettingsError(
-            f"DATABASE_URL should start with postgresql:// (or sqlite:/// for a file), "
-            f"not {scheme or 'nothing'}://"
-        )
-    return value
-
-
-def _shards(count: str, ids: str) -> dict:
-    """``SHARD_COUNT=4``, ``SHARD_IDS=0-1`` or ``0,1``: this process runs shards 0 and 1 of 4."""
-    if not count:
-        if ids:
-            raise SettingsError("SHARD_IDS needs SHARD_COUNT (the total number of shards)")
-        return {}
-    total = _int(count, "SHARD_COUNT")
-    if total < 1:
-        raise SettingsError("SHARD_COUNT should be 1 or more")
-    chosen: list[int] = []
-    for part in filter(None, (p.strip() for p in ids.split(","))):
-        first, _, last = part.partition("-")
-        start, end = _int(first, "SHARD_IDS"), _int(last or first, "SHARD_IDS")
-        chosen += range(start, end + 1)
-    chosen = sorted(set(chosen)) or list(range(total))
-    if chosen[0] < 0 or chosen[-1] >= total:
-        raise SettingsError(f"SHARD_IDS={ids!r}: shard ids run from 0 to {total - 1}")
-    return {"shard_count": total, "shard_ids": tuple(chosen)}
+def _said(error: dict) -> str:
+    """One pydantic error as one line: the variable, what it was, what is wrong."""
+    if error["type"] == "missing":
+        return NO_TOKEN  # the one setting without a default
+    if not error["loc"]:  # a check across settings: its message names them
+        return str(error["ctx"]["error"])
+    name = error["loc"][0]  # the variable's name, as given
+    if error["type"] == "value_error":
+        reason = str(error["ctx"]["error"])
+    elif error["type"] == "literal_error":
+        reason = "should be " + error["ctx"]["expected"].replace("'", "")
+    else:
+        reason = SAID.get(error["type"], error["msg"])
+    return f"{name}={error['input']!r} {reason}"
 
 
 def load_settings(env_file: str | os.PathLike = ".env") -> Settings:

@@ -4,7 +4,6 @@ server; a stand-in predictor whose answer is known."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
@@ -68,7 +67,7 @@ async def test_an_image_gets_one_reply_with_the_embed(cog, files):
 
 
 async def test_several_images_share_one_reply_up_to_the_cap(cog, files):
-    cog.bot.settings = replace(cog.bot.settings, max_images_per_message=2)
+    cog.bot.settings = cog.bot.settings.model_copy(update={"max_images_per_message": 2})
     attachments = [mock_attachment(files("/ok.png"), f"{i}.png") for i in range(3)]
     message = mock_message(attachments)
     await cog.on_message(message)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from unittest.mock import AsyncMock
 
 import pytest
@@ -95,7 +94,7 @@ async def test_two_correct_guesses_at_once_give_one_winner(quiz):
 
 async def test_time_runs_out_and_reveals(quiz):
     cog, _clock, channel = quiz
-    cog.bot.settings = replace(cog.bot.settings, quiz_seconds=0.05)
+    cog.bot.settings = cog.bot.settings.model_copy(update={"quiz_seconds": 0.05})
     clock_real = asyncio.get_running_loop().time
     cog.clock = clock_real  # this test lets real time pass
     await cog.start_round(channel, guild_id=1)

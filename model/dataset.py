@@ -42,7 +42,7 @@ BALANCES = ("files", "species")  # what an epoch draws evenly: files, or species
 HOLDOUT_MAX_SPECIES = 649
 # Of training images, the share framed like a post with a busy background: a picture up to 16:9
 # shown whole, its subject mostly smaller than sprites are framed (``_post_framing``). 0.3 was
-# chosen on validation posts and files, against 0 and 0.5 (model/REPORT.md, *Posts*).
+# chosen on validation posts and files, against 0 and 0.5 (docs/experiments/, *Posts*).
 POST_SHARE = 0.3
 # How much of a post's shorter side its subject spans: in training's posts framing and, by
 # default, in evaluate's synthetic posts (``--subject-share``).
@@ -50,7 +50,7 @@ POST_SUBJECT_SHARE = (0.5, 0.95)
 # The grain of noise backgrounds, in pixels: blobs of 8 pixels at the size drawn (as
 # ``model.evaluate.make_post`` draws a post), and in training any grain from single pixels to
 # blobs of 8, log-uniformly, because a busy picture reaches the network reduced by any factor
-# and its texture with it. Busy posts on noise were the posts' largest gap (model/REPORT.md).
+# and its texture with it. Busy posts on noise were the posts' largest gap (docs/experiments/).
 NOISE_CELL = (8.0, 8.0)
 TRAIN_NOISE_CELL = (1.0, 8.0)
 BACKGROUNDS = ("white", "solid", "gradient", "noise", "clutter")  # the kinds, drawn alike

@@ -26,7 +26,7 @@ PLAIN_TOLERANCE = 32  # per channel, of 255
 PLAIN_BORDER_SHARE = 0.9  # of the border's pixels that must be the background colour
 MARGIN = 0.04  # around the subject of a framed sprite, a fraction of the side
 # A picture on a busy background is also read through crops of 80% and of 60% of its shorter
-# side, and the views' predictions pooled. Chosen on validation posts (model/REPORT.md, *Posts*):
+# side, and the views' predictions pooled. Chosen on validation posts (docs/experiments/, *Posts*):
 # 80% crops took busy ones from 55% to 74% species top-1; the 60% crops find small subjects
 # (25-50% of the shorter side: 41% -> 52%; on larger ones +1 point of species, -2 of type).
 # All views come from a copy reduced to at least ZOOM_DETAIL pixels on its shorter side (framing

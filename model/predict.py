@@ -38,8 +38,7 @@ VIEW_WEIGHT_POWER = 3
 # So weighted, the pool leans on its few surest views, which are now and then sure of the wrong
 # species: a busy picture's species is named from this pooled probability, a higher bar than a
 # sprite's. Chosen on validation posts (official art, and the held-out files' posts) as the
-# lowest bar at which at most 0.5% of either kind are named wrongly (model/REPORT.md, *The whole
-# Pokédex*).
+# lowest bar at which at most 0.5% of either kind are named wrongly (model/REPORT.md).
 BUSY_CONFIDENCE = 0.75
 
 

@@ -60,7 +60,7 @@ class InlineInference(inference_module.InferenceQueue):
     """The naive bot: decodes and runs the network right in the event loop."""
 
     async def prepare(self, data: bytes):
-        return Predictor.prepare(data)
+        return Predictor.prepare(data, self.max_bytes)
 
     async def classify(self, prepared):
         return self.predictor.predict_prepared([prepared])[0]

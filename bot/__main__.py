@@ -63,7 +63,7 @@ async def run(settings: Settings) -> None:
         error = DatabaseUnreachable if server_down else DatabaseUnavailable
         raise error(f"cannot open the database {where}: {exc}") from None
     log.info("scores and settings: %s", store.db.description)
-    inference = InferenceQueue(predictor)
+    inference = InferenceQueue(predictor, max_bytes=settings.max_image_bytes)
     try:
         async with aiohttp.ClientSession() as http_session:
             bot = create_bot(settings, http_session, inference, store)

@@ -16,10 +16,12 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from PIL import Image
 
+from model.images import MAX_BYTES
 from model.predict import Prediction, Predictor, Prepared
 from model.remote import RemoteError
 
@@ -61,8 +63,10 @@ class InferenceQueue:
         max_queue: int = 64,
         max_decoding: int = 8,
         max_explaining: int = 2,
+        max_bytes: int = MAX_BYTES,
     ):
         self.predictor = predictor
+        self.max_bytes = max_bytes  # the largest file decoded: the bot's MAX_IMAGE_MB
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Request] = asyncio.Queue(max_queue)
@@ -96,7 +100,8 @@ class InferenceQueue:
         when ``max_decoding`` images are being decoded or waiting already."""
         with self._decoding:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._decode_threads, Predictor.prepare, data)
+            prepare = partial(Predictor.prepare, max_bytes=self.max_bytes)
+            return await loop.run_in_executor(self._decode_threads, prepare, data)
 
     async def explain(self, fn: Callable[..., T], *args) -> T:
         """Run ``fn(predictor, *args)`` (an explanation: two forward passes and a drawing) in

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.databases import POSTGRES_SCHEMES
 from model.data import data_dir
 from model.data.sources import POKEAPI_BASE_URL
+from model.images import MAX_BYTES
 
 NO_TOKEN = (
     "DISCORD_TOKEN is not set: copy .env.example to .env and paste your bot's token "
@@ -49,7 +50,7 @@ class Settings(BaseModel):
     inference_backend: Literal["onnx", "torch"] = Field("onnx", alias="INFERENCE_BACKEND")
     inference_url: str | None = Field(None, alias="INFERENCE_URL")  # a model server (KServe v2)
     inference_model: str = Field("neuralmon", alias="INFERENCE_MODEL")
-    max_image_mb: float = Field(8.0, gt=0, alias="MAX_IMAGE_MB")
+    max_image_mb: float = Field(MAX_BYTES / 2**20, gt=0, alias="MAX_IMAGE_MB")
     max_images_per_message: int = Field(4, gt=0, alias="MAX_IMAGES_PER_MESSAGE")
     user_rate: tuple[int, float] = Field((3, 10.0), alias="USER_RATE")  # images per seconds
     channel_rate: tuple[int, float] = Field((10, 10.0), alias="CHANNEL_RATE")

@@ -168,7 +168,7 @@ def prepare_sprite(img: Image.Image, size: int, pixel_art: bool = False) -> Imag
 
 # What a posted file may cost is bounded by what it holds, not by what its header claims: the
 # canvas is checked before a pixel is decoded, and every frame is reduced as soon as it is read.
-MAX_BYTES = 25 * 1024 * 1024
+MAX_BYTES = 8 * 1024 * 1024  # the largest file read; the bot's MAX_IMAGE_MB by default
 MAX_PIXELS = 40_000_000  # a JPEG's canvas: about 6300 x 6300, decoded at a reduced scale
 MAX_DECODED_PIXELS = 4096 * 4096  # any other format's canvas, which is decoded whole
 # A canvas beyond FREE_PIXELS needs a byte of file per PIXELS_PER_BYTE pixels: photos and
@@ -306,11 +306,13 @@ def _reduced(img: Image.Image) -> Image.Image:
     return img.resize(size, Image.Resampling.BILINEAR)
 
 
-def frame_image(source: bytes | Image.Image, size: int) -> tuple[np.ndarray, bool]:
+def frame_image(
+    source: bytes | Image.Image, size: int, max_bytes: int = MAX_BYTES
+) -> tuple[np.ndarray, bool]:
     """Decode and frame a posted image like the training data: (uint8 [n, size, size, 4], views).
     An animation gives its frames; a still picture on a busy background gives several views
     of it (``views`` True), the whole first. Raises ``ImageError``."""
-    img = open_image(source)
+    img = open_image(source, max_bytes)
     indices = frame_indices(img)
     still = len(indices) == 1
     framed = []

@@ -42,15 +42,29 @@ class Species:
         return tuple(n for n in (self.name, self.name_ja, self.name_ja_romaji, self.name_zh) if n)
 
 
-def _key(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).casefold().strip()
+_SYMBOLS = str.maketrans({"♀": "f", "♂": "m"})
+
+
+def name_key(text: str) -> str:
+    """A name as people may type it, folded: Unicode width, case, Latin accents, ♀/♂,
+    punctuation, spaces and invisible characters; hiragana read as katakana."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_SYMBOLS)
+    # hiragana -> katakana, so either kana spelling matches the katakana name
+    text = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(char) and kept and kept[-1] < "\u0250":
+            continue  # an accent on a Latin letter (é -> e); kana voicing marks stay
+        kept.append(char)
+    text = unicodedata.normalize("NFC", "".join(kept))
+    return "".join(c for c in text if unicodedata.category(c)[0] in "LN")
 
 
 class Pokedex:
     def __init__(self, species: list[Species]):
         self.species = tuple(sorted(species, key=lambda s: s.num))
         self._by_number = {s.num: s for s in self.species}
-        self._by_name = {_key(n): s for s in self.species for n in s.names}
+        self._by_name = {name_key(n): s for s in self.species for n in s.names}
 
     def __len__(self) -> int:
         return len(self.species)
@@ -63,7 +77,7 @@ class Pokedex:
 
     def by_name(self, name: str) -> Species | None:
         """Exact lookup by any known name, ignoring case and Unicode width."""
-        return self._by_name.get(_key(name))
+        return self._by_name.get(name_key(name))
 
     def family(self, root: int) -> list[Species]:
         return [s for s in self.species if s.family == root]

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from model import pokedex, runtime
-from model.images import frame_image
+from model.images import MAX_BYTES, frame_image
 from model.preprocess import model_input
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -144,9 +144,9 @@ class Predictor:
         return cls(info, network)
 
     @staticmethod
-    def prepare(image: bytes | Image.Image) -> Prepared:
+    def prepare(image: bytes | Image.Image, max_bytes: int = MAX_BYTES) -> Prepared:
         """Decode, check limits, frame each frame like the training data. Raises ImageError."""
-        return Prepared(*frame_image(image, STORED_SIZE))
+        return Prepared(*frame_image(image, STORED_SIZE, max_bytes))
 
     def model_input(self, pixels: np.ndarray) -> np.ndarray:
         """Prepared frames -> the network's input (``model.preprocess.model_input``)."""

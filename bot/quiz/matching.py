@@ -1,18 +1,18 @@
 """Fair answer matching: ``answer_matches(guess, number)``.
 
-Both sides are normalised (Unicode width, case, Latin accents, ♀/♂, apostrophes, punctuation,
-spaces, invisible characters; hiragana read as katakana), then compared against every name the
-Pokédex knows for the species: English, Japanese (katakana and romaji), Chinese. A guess of six
-letters or more may be one typo away from the answer, unless that brings it as close to another
-species' name: a real name of another species is never accepted.
+Both sides are folded by ``pokedex.name_key`` (Unicode width, case, Latin accents, ♀/♂,
+punctuation, spaces, invisible characters; hiragana read as katakana), then compared against
+every name the Pokédex knows for the species: English, Japanese (katakana and romaji), Chinese.
+A guess of six letters or more may be one typo away from the answer, unless that brings it as
+close to another species' name: a real name of another species is never accepted.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from functools import cache
 
 from model import pokedex
+from model.pokedex import name_key
 
 TYPO_MIN_LENGTH = 6
 # Spellings people use that the Pokédex does not list.
@@ -23,20 +23,6 @@ ALIASES: dict[int, tuple[str, ...]] = {
     439: ("Mime Junior",),
     866: ("Mister Rime",),
 }
-_SYMBOLS = str.maketrans({"♀": "f", "♂": "m"})
-
-
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_SYMBOLS)
-    # hiragana -> katakana, so either kana spelling matches the katakana name
-    text = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
-    kept: list[str] = []
-    for char in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(char) and kept and kept[-1] < "\u0250":
-            continue  # an accent on a Latin letter (é -> e); kana voicing marks stay
-        kept.append(char)
-    text = unicodedata.normalize("NFC", "".join(kept))
-    return "".join(c for c in text if unicodedata.category(c)[0] in "LN")
 
 
 @cache
@@ -45,7 +31,7 @@ def _names() -> dict[str, frozenset[int]]:
     table: dict[str, set[int]] = {}
     for species in pokedex.load():
         for name in (*species.names, *ALIASES.get(species.num, ())):
-            if key := normalise(name):
+            if key := name_key(name):
                 table.setdefault(key, set()).add(species.num)
     return {k: frozenset(v) for k, v in table.items()}
 
@@ -73,7 +59,7 @@ def _is_latin(text: str) -> bool:
 
 def answer_matches(guess: str, number: int) -> bool:
     """Whether ``guess`` names species ``number``."""
-    key = normalise(guess)
+    key = name_key(guess)
     if not key:
         return False
     names = _names()

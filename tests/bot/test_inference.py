@@ -125,7 +125,7 @@ async def test_decoding_says_busy_when_its_bound_is_reached(make_queue, monkeypa
     from model.predict import Predictor
 
     release = threading.Event()
-    monkeypatch.setattr(Predictor, "prepare", lambda data: release.wait(10) and image(1))
+    monkeypatch.setattr(Predictor, "prepare", lambda data, **_: release.wait(10) and image(1))
     queue = make_queue(SlowPredictor(), max_decoding=3)
     waiting = [asyncio.create_task(queue.prepare(b"x")) for _ in range(3)]
     await asyncio.sleep(0.05)
@@ -153,3 +153,13 @@ async def test_an_explanation_never_holds_up_other_images(make_queue):
         await queue.explain(slow_explanation, "another")
     release.set()
     assert await explaining == "picture"
+
+
+async def test_decoding_reads_files_up_to_the_bots_own_limit(make_queue):
+    from model.images import ImageError
+    from tests.synthetic import png_bytes, sprite
+
+    big = png_bytes(sprite()) + bytes(3 * 2**20)  # 3 MB: the PNG, then padding after its end
+    assert (await make_queue(None, max_bytes=4 * 2**20).prepare(big)).pixels.shape[0] == 1
+    with pytest.raises(ImageError, match="larger than 2 MB"):
+        await make_queue(None, max_bytes=2 * 2**20).prepare(big)

@@ -3,6 +3,7 @@ import shutil
 import pytest
 
 from model import pokedex, pokedex_update
+from model.pokedex import name_key
 from model.pokedex_update import build_rows
 
 
@@ -44,6 +45,7 @@ def test_lookup_by_any_name():
     assert dex.by_name("Fushigidane").num == 1
     assert dex.by_name("Nidoran♀").num == 29
     assert dex.by_name("not a pokemon") is None
+    assert dex.by_name("mr mime").num == dex.by_name("Mr. Mime").num == 122  # as people type it
 
 
 def test_family_roots_are_their_own_root():
@@ -82,3 +84,10 @@ def test_regenerated_table_equals_the_committed_one(tmp_path):
     out = tmp_path / "pokedex.csv"
     pokedex_update.main(["--out", str(out)])
     assert out.read_text("utf-8") == pokedex.CSV_PATH.read_text("utf-8")
+
+
+def test_name_key_folds_what_players_type_differently():
+    assert name_key("Farfetch’d") == name_key("farfetch'd") == "farfetchd"
+    assert name_key("Flabébé") == "flabebe"
+    assert name_key("ぴかちゅう") == name_key("ピカチュウ")
+    assert name_key("ガ") == "ガ"  # the voicing mark is part of the kana, not an accent

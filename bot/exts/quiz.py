@@ -1,7 +1,8 @@
-"""The "Who's that Pokémon?" cog: rounds, guesses, hints, reveal, leaderboard.
+"""The "Who's that Pokémon?" cog: commands, buttons and messages.
 
-Thin: the rules are in ``bot.quiz.game``, the matching in ``bot.quiz.matching``, pictures in
-``bot.quiz.silhouette``, scores in ``bot.store``.
+Thin: the rounds, series, timers and wins are ``bot.quiz.session``'s, the rules
+``bot.quiz.game``'s, the matching ``bot.quiz.matching``'s, pictures ``bot.quiz.silhouette``'s,
+scores ``bot.store``'s.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import io
 import logging
 import random
 import time
-from collections.abc import Awaitable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -22,10 +21,10 @@ from discord.ext import commands
 
 from bot.delivery import png, with_retries
 from bot.quiz import render
-from bot.quiz.art import ArtSource, ArtUnavailable
-from bot.quiz.game import AlreadyRunning, Outcome, Round, Rounds
+from bot.quiz.art import ArtSource
+from bot.quiz.game import Outcome, Round
+from bot.quiz.session import ALREADY_RUNNING, JUST_STARTED, QuestionNotPosted, QuizSession
 from bot.quiz.silhouette import question_picture, reveal_picture
-from bot.ratelimit import RateLimiter
 from model import pokedex
 
 if TYPE_CHECKING:
@@ -36,22 +35,6 @@ NO_PINGS = discord.AllowedMentions.none()
 WRONG = "❌"
 REFUSED = "⏳"  # a prefix command that cannot run now: a reaction, not a message for everyone
 PAGE = 10
-JUST_STARTED = "A round was just started here; wait a few seconds."
-ALREADY_RUNNING = "A round is already running in this channel."
-SCORE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute
-
-
-@dataclass
-class _Live:
-    """What a channel's running round needs besides its rules."""
-
-    channel: Any  # a messageable channel
-    guild_id: int | None
-    generation: int | None
-    hard: bool
-    remaining: int  # rounds still to play after this one
-    art: Any  # the full-colour picture, for the reveal
-    timer: asyncio.Task | None = None
 
 
 class GuessModal(discord.ui.Modal, title="Who's that Pokémon?"):
@@ -62,8 +45,9 @@ class GuessModal(discord.ui.Modal, title="Who's that Pokémon?"):
         self.cog, self.channel_id = cog, channel_id
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        outcome = await self.cog.take_guess(
-            self.channel_id, interaction.user, str(self.answer.value)
+        user = interaction.user
+        outcome = self.cog.session.guess(
+            self.channel_id, user.id, user.display_name, str(self.answer.value)
         )
         text = {Outcome.CORRECT: "Correct!", Outcome.WRONG: "Not that one.",
                 Outcome.LATE: "This round is over."}[outcome]  # fmt: skip
@@ -81,7 +65,7 @@ class RoundView(discord.ui.View):
 
     @discord.ui.button(label="Hint", style=discord.ButtonStyle.secondary)
     async def hint(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        text = self.cog.next_hint(self.channel_id)
+        text = self.cog.session.hint(self.channel_id)
         if text is None:
             await interaction.response.send_message("No hint right now.", ephemeral=True)
         else:
@@ -111,22 +95,17 @@ class LeaderboardView(discord.ui.View):
 
 
 class Quiz(commands.Cog):
+    """The commands, buttons and messages of the quiz; its rules and state are the session's
+    (``bot.quiz.session``), which this cog serves as the ``Table`` where rounds are shown."""
+
     def __init__(self, bot: Neuralmon, clock=time.monotonic, rng: random.Random | None = None):
-        self.bot, self.clock, self.rng = bot, clock, rng or random.Random()
+        self.bot = bot
         settings = bot.settings
-        self.art = ArtSource(
+        art = ArtSource(
             settings.data_dir, settings.data_dir / "quiz-cache", bot.http_session,
             settings.sprites_url,
         )  # fmt: skip
-        self.rounds = Rounds()
-        self.start_limit = RateLimiter(1, 5.0)
-        self.between_rounds = 3.0  # seconds between the rounds of a series
-        self.scores_broken = False
-        self.score_retry_delays = SCORE_RETRY_DELAYS
-        self._score_writes: set[asyncio.Task] = set()
-        self._finishing: set[asyncio.Task] = set()
-        self._score_order = asyncio.Lock()  # wins are written in the order they happened
-        self._live: dict[int, _Live] = {}
+        self.session = QuizSession(self, bot.store, art, settings.quiz_seconds, clock, rng)
         self._left_open: list[tuple[int, int]] = []
 
     async def cog_load(self) -> None:
@@ -149,102 +128,43 @@ class Quiz(commands.Cog):
                         f"{pokedex.load()[num].name}. Start a new one with /whosthat.",
                         allowed_mentions=NO_PINGS,
                     )
-            await self._quietly(self.bot.store.round_closed(channel_id), "end a round")
+            await self.session.close_left_open(channel_id)
         if left:
             log.info("ended %d rounds left open by the last run", len(left))
 
     async def cog_unload(self) -> None:
-        for live in self._live.values():
-            if live.timer:
-                live.timer.cancel()
-        await self.scores_written(timeout=10.0)
+        await self.session.close()
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` beside the caller, kept until done (the reveal, the next round)."""
-        task = asyncio.create_task(work)
-        self._finishing.add(task)
-        task.add_done_callback(self._finished)
+    # ------------------------------------------------------------------ the table
 
-    def _finished(self, task: asyncio.Task) -> None:
-        self._finishing.discard(task)
-        if not task.cancelled() and task.exception():
-            log.error("finishing a round failed", exc_info=task.exception())
-
-    async def rounds_finished(self, timeout: float | None = None) -> None:
-        """Wait for the rounds being finished: reveals, and the next rounds of a series."""
-        if self._finishing:
-            await asyncio.wait(set(self._finishing), timeout=timeout)
-
-    async def scores_written(self, timeout: float | None = None) -> None:
-        """Wait for the wins still being written, those of rounds being finished first (at
-        shutdown: a little while, not forever)."""
-        await self.rounds_finished(timeout)
-        if self._score_writes:
-            await asyncio.wait(set(self._score_writes), timeout=timeout)
-
-    # ------------------------------------------------------------------ rounds
-
-    def pick_species(self, generations: set[int] | None) -> pokedex.Species:
-        pool = [s for s in pokedex.load() if not generations or s.generation in generations]
-        return self.rng.choice(pool)
-
-    async def start_round(
-        self,
-        channel: discord.abc.Messageable,
-        guild_id: int | None,
-        generation: int | None = None,
-        hard: bool = False,
-        rounds: int = 1,
-        series: bool = False,
-    ) -> str | None:
-        """Post a round in ``channel``. Returns a reason when it cannot start. The next round
-        of a ``series`` is not held to the limit on starting rounds, which is for people."""
-        if not series and not self.start_limit.allowed(channel.id):
-            return JUST_STARTED
-        current = self.rounds.get(channel.id)
-        if current and current.open:
-            return ALREADY_RUNNING
-        species = self.pick_species({generation} if generation else None)
+    async def ask(self, channel, round_: Round, remaining: int, art) -> None:
+        picture = png(await asyncio.to_thread(question_picture, art, round_.hard, self.session.rng))
         try:
-            art = await self.art.art(species.num)
-        except ArtUnavailable as exc:
-            log.warning("no art for #%d: %s", species.num, exc)
-            return ("I have no Pokémon art: run `python -m model data fetch` on the bot's machine, "
-                    "or let it reach GitHub to download art.")  # fmt: skip
-        self.start_limit.hit(channel.id)
-        reading = await self._network_typing(art)
-        round_ = Round(species, self.clock(), self.bot.settings.quiz_seconds, hard, reading)
-        try:
-            self.rounds.start(channel.id, round_)
-        except AlreadyRunning:
-            return ALREADY_RUNNING
-        live = _Live(channel, guild_id, generation, hard, rounds - 1, art)
-        self._live[channel.id] = live
-        try:
-            await self._ask(live, round_)
-        except discord.HTTPException as exc:
-            log.warning("could not post a question in %s: %s", channel.id, exc)
-            self._live.pop(channel.id, None)
-            self.rounds.finish(channel.id)
-            return "I could not post the question here; check that I may send files and embeds."
-        opened = self.bot.store.round_opened(channel.id, guild_id, species.num, time.time())
-        await self._quietly(opened, "note the round")
-        live.timer = asyncio.create_task(self._timeout(channel.id, round_))
-        return None
-
-    async def _ask(self, live: _Live, round_: Round) -> None:
-        picture = png(await asyncio.to_thread(question_picture, live.art, live.hard, self.rng))
-        channel_id = live.channel.id
-        await with_retries(
-            lambda: live.channel.send(
-                embed=render.question_embed(round_, live.remaining),
-                file=discord.File(io.BytesIO(picture), "whosthat.png"),
-                view=RoundView(self, channel_id, round_.duration),
-                allowed_mentions=NO_PINGS,
+            await with_retries(
+                lambda: channel.send(
+                    embed=render.question_embed(round_, remaining),
+                    file=discord.File(io.BytesIO(picture), "whosthat.png"),
+                    view=RoundView(self, channel.id, round_.duration),
+                    allowed_mentions=NO_PINGS,
+                )
             )
-        )
+        except discord.HTTPException as exc:
+            raise QuestionNotPosted(exc) from exc
 
-    async def _network_typing(self, art) -> tuple[str, ...] | None:
+    async def reveal(self, channel, round_: Round, winner: str | None, art) -> None:
+        picture = png(await asyncio.to_thread(reveal_picture, art))
+        try:
+            await with_retries(
+                lambda: channel.send(
+                    embed=render.reveal_embed(round_, winner),
+                    file=discord.File(io.BytesIO(picture), "reveal.png"),
+                    allowed_mentions=NO_PINGS,
+                )
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not reveal in %s: %s", channel.id, exc)
+
+    async def reading(self, art) -> tuple[str, ...] | None:
         try:
             prepared = await self.bot.inference.prepare(art)
             return (await self.bot.inference.classify(prepared)).typing
@@ -252,104 +172,21 @@ class Quiz(commands.Cog):
             log.debug("no network hint: %s", exc)
             return None
 
-    async def _timeout(self, channel_id: int, round_: Round) -> None:
-        await asyncio.sleep(max(0.0, round_.deadline - self.clock()))
-        if round_.expire(self.clock()):
-            await self.finish(channel_id, round_, None)
-
-    async def finish(self, channel_id: int, round_: Round, winner) -> None:
-        """Reveal, record the score, and start the next round of a series."""
-        live = self._live.pop(channel_id)
-        self.rounds.finish(channel_id)
-        if live.timer and live.timer is not asyncio.current_task():
-            live.timer.cancel()
-        if winner is not None and live.guild_id is not None:
-            win = (live.guild_id, winner.id, round_.points, round_.won_after, winner.display_name)
-            task = asyncio.create_task(self._record_win(*win))
-            self._score_writes.add(task)
-            task.add_done_callback(self._score_writes.discard)
-        await self._quietly(self.bot.store.round_closed(channel_id), "end a round")
-        picture = png(await asyncio.to_thread(reveal_picture, live.art))
-        try:
-            await with_retries(
-                lambda: live.channel.send(
-                    embed=render.reveal_embed(round_, winner.display_name if winner else None),
-                    file=discord.File(io.BytesIO(picture), "reveal.png"),
-                    allowed_mentions=NO_PINGS,
-                )
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not reveal in %s: %s", channel_id, exc)
-        if live.remaining > 0:
-            await asyncio.sleep(self.between_rounds)
-            reason = await self.start_round(
-                live.channel, live.guild_id, live.generation, live.hard, live.remaining, series=True
-            )
-            if reason:
-                log.info("the series in %s stopped: %s", channel_id, reason)
-
-    async def _record_win(self, guild_id: int, user_id: int, points: int, seconds: float,
-                          name: str) -> None:  # fmt: skip
-        """Write a win, trying again for about a minute while the database is unavailable."""
-        async with self._score_order:
-            for delay in (*self.score_retry_delays, None):
-                try:
-                    await self.bot.store.record_win(guild_id, user_id, points, seconds, name)
-                except Exception as exc:
-                    self._scores_failed(f"write a win ({exc})")
-                    if delay is None:
-                        log.error("lost a win: user %s, +%d points in guild %s",
-                                  user_id, points, guild_id)  # fmt: skip
-                        return
-                    await asyncio.sleep(delay)
-                else:
-                    self._scores_work()
-                    return
-
-    @staticmethod
-    async def _quietly(write: Awaitable[object], what: str) -> None:
-        """Bookkeeping of rounds, which a broken database must not stop: logged, not raised."""
-        try:
-            await write
-        except Exception as exc:
-            log.warning("could not %s: %s", what, exc)
-
-    def _scores_failed(self, what: str) -> None:
-        if not self.scores_broken:
-            log.error("score database unavailable; games go on without scores")
-        log.warning("could not %s", what)
-        self.scores_broken = True
-
-    def _scores_work(self) -> None:
-        if self.scores_broken:
-            log.info("score database available again")
-        self.scores_broken = False
-
-    async def take_guess(self, channel_id: int, user: discord.abc.User, text: str) -> Outcome:
-        round_ = self.rounds.get(channel_id)
-        if round_ is None:
-            return Outcome.LATE
-        outcome = round_.guess(user.id, text, self.clock())
-        if outcome is Outcome.CORRECT:  # the guesser hears at once: a modal has 3 s to answer
-            self._in_background(self.finish(channel_id, round_, user))
-        return outcome
-
-    def next_hint(self, channel_id: int) -> str | None:
-        round_ = self.rounds.get(channel_id)
-        return round_.hint(self.clock()) if round_ else None
-
     # ------------------------------------------------------------------ Discord events
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or not message.content:
             return
-        round_ = self.rounds.get(message.channel.id)
+        round_ = self.session.round(message.channel.id)
         if round_ is None or not round_.open:
             return
         if message.content.startswith(self.bot.settings.command_prefix):
             return
-        outcome = await self.take_guess(message.channel.id, message.author, message.content)
+        author = message.author
+        outcome = self.session.guess(
+            message.channel.id, author.id, author.display_name, message.content
+        )
         if outcome is Outcome.WRONG:  # without Add Reactions, a wrong guess stays quiet
             with contextlib.suppress(discord.HTTPException):
                 await message.add_reaction(WRONG)
@@ -373,7 +210,7 @@ class Quiz(commands.Cog):
         if ctx.interaction:
             await ctx.defer()
         try:
-            reason = await self.start_round(
+            reason = await self.session.start(
                 ctx.channel, ctx.guild.id if ctx.guild else None, generation,
                 difficulty == "hard", rounds,
             )  # fmt: skip
@@ -389,7 +226,7 @@ class Quiz(commands.Cog):
 
     @commands.hybrid_command(name="hint", description="A hint for the running round")
     async def hint(self, ctx: commands.Context) -> None:
-        text = self.next_hint(ctx.channel.id)
+        text = self.session.hint(ctx.channel.id)
         if text is None:
             await self.refuse(ctx, "No hint right now (none left, or wait a moment).")
             return

@@ -23,10 +23,6 @@ class Outcome(enum.Enum):
     LATE = "late"  # the round is over (won by someone else, or out of time)
 
 
-class AlreadyRunning(Exception):
-    """A channel has one round at a time."""
-
-
 def letters_hint(name: str) -> str:
     """Every other letter shown: ``Pikachu`` -> ``P _ k _ c _ u``."""
     shown, letters = [], 0
@@ -107,23 +103,3 @@ class Round:
         self._last_hint = now
         self.hints_given += 1
         return steps[self.hints_given - 1]
-
-
-class Rounds:
-    """The running round of each channel."""
-
-    def __init__(self):
-        self._by_channel: dict[int, Round] = {}
-
-    def start(self, channel_id: int, round_: Round) -> Round:
-        current = self._by_channel.get(channel_id)
-        if current is not None and current.open:
-            raise AlreadyRunning
-        self._by_channel[channel_id] = round_
-        return round_
-
-    def get(self, channel_id: int) -> Round | None:
-        return self._by_channel.get(channel_id)
-
-    def finish(self, channel_id: int) -> None:
-        self._by_channel.pop(channel_id, None)

@@ -1,8 +1,6 @@
 """A round's whole life on a controllable clock."""
 
-import pytest
-
-from bot.quiz.game import AlreadyRunning, Outcome, Round, Rounds, letters_hint
+from bot.quiz.game import Outcome, Round, letters_hint
 from model import pokedex
 
 PIKACHU = pokedex.load()[25]
@@ -60,13 +58,3 @@ def test_points_never_drop_below_one():
 
 def test_letters_hint_keeps_punctuation():
     assert letters_hint("Mr. Mime") == "M _ .   M _ m _"
-
-
-def test_one_round_per_channel():
-    rounds = Rounds()
-    first = rounds.start(1, Round(PIKACHU, started=0))
-    with pytest.raises(AlreadyRunning):
-        rounds.start(1, Round(PIKACHU, started=1))
-    rounds.start(2, Round(PIKACHU, started=1))  # another channel is fine
-    first.guess(5, "Pikachu", 2)
-    rounds.start(1, Round(PIKACHU, started=3))  # a finished round makes room

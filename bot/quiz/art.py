@@ -12,15 +12,14 @@ import aiohttp
 from PIL import Image
 
 from model.data.sources import (
-    NPM_PACKAGES,
     POKEAPI_BASE_URL,
     POKEAPI_KINDS,
     atomic_write,
-    npm_package_dir,
+    gen5_front,
+    pokeapi_file,
 )
 
 log = logging.getLogger(__name__)
-GEN5_FRONT = "package/sprites/pokemon/versions/generation-v/black-white/animated/{num}.gif"
 
 
 class ArtUnavailable(Exception):
@@ -30,10 +29,10 @@ class ArtUnavailable(Exception):
 def local_candidates(data_dir: Path, num: int) -> list[Path]:
     """Where the data commands put art of ``num``, best first."""
     return [
-        data_dir / "pokeapi" / "official-artwork" / f"{num}.png",
-        data_dir / "pokeapi" / "home" / f"{num}.png",
-        npm_package_dir(data_dir, NPM_PACKAGES[0]) / GEN5_FRONT.format(num=num),
-        data_dir / "pokeapi" / "default" / f"{num}.png",
+        pokeapi_file(data_dir, "official-artwork", num),
+        pokeapi_file(data_dir, "home", num),
+        gen5_front(data_dir, num),
+        pokeapi_file(data_dir, "default", num),
     ]
 
 

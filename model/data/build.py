@@ -29,14 +29,13 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from model import pokedex
-from model.data.sources import NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
+from model.data.sources import GEN5_DIR, NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
 from model.images import evenly_spaced, prepare_sprite
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 INDEX_FIELDS = ("num", "name", "type1", "type2", "family", "source", "style", "file", "frame")
-GEN5_DIR = "package/sprites/pokemon/versions/generation-v/black-white/animated"
 DREAM_WORLD_DIR = "package/sprites/pokemon/other/dream-world"
 GEN5_VARIANTS = {"": "gen5-front", "back": "gen5-back", "shiny": "gen5-shiny",
                  "back/shiny": "gen5-back-shiny"}  # fmt: skip

@@ -18,6 +18,20 @@ POKEAPI_KINDS = {
 }
 
 
+# Gen V animated sprites in the first npm package: front under it, "back", "shiny", "back/shiny".
+GEN5_DIR = "package/sprites/pokemon/versions/generation-v/black-white/animated"
+
+
+def pokeapi_file(root: Path, kind: str, num: int) -> Path:
+    """Where ``data fetch`` puts PokeAPI's picture of ``kind`` (``POKEAPI_KINDS``) of ``num``."""
+    return root / "pokeapi" / kind / f"{num}.png"
+
+
+def gen5_front(root: Path, num: int) -> Path:
+    """The animated Gen V front sprite of ``num`` (1..649) in the npm data."""
+    return npm_package_dir(root, NPM_PACKAGES[0]) / GEN5_DIR / f"{num}.gif"
+
+
 def package_dirname(spec: str) -> str:
     """``@pkmn/dex@0.10.11`` -> ``pkmn-dex-0.10.11``: one folder per package and version."""
     return spec.lstrip("@").replace("/", "-").replace("@", "-")

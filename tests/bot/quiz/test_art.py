@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-from bot.quiz.art import GEN5_FRONT, ArtSource
-from model.data.sources import NPM_PACKAGES, npm_package_dir
+from bot.quiz.art import ArtSource
+from model.data.sources import gen5_front
 from tests.synthetic import save_gif, save_png, sprite
 
 ART_COLOUR = (250, 210, 40)
@@ -32,7 +32,7 @@ async def test_official_art_is_preferred_to_sprites(tmp_path):
     save_png(
         data / "pokeapi/official-artwork/25.png", sprite((300, 300), (20, 20, 280, 280), ART_COLOUR)
     )
-    gif = npm_package_dir(data, NPM_PACKAGES[0]) / GEN5_FRONT.format(num=25)
+    gif = gen5_front(data, 25)
     save_gif(gif, color=(40, 120, 220))
 
     art = await art_of(data, 25, tmp_path)

@@ -18,16 +18,17 @@ from bot.databases import redact
 from bot.inference import InferenceQueue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
+from model import extra_installing
 from model.predict import Predictor
 from model.remote import RemoteError
 from model.runtime import WeightsError
 
 log = logging.getLogger("bot")
-# Packages of the extras a setting can call for: what the light install (`make run`) lacks.
-EXTRAS = {
-    "torch": ("INFERENCE_BACKEND=torch", "train"),
-    "timm": ("INFERENCE_BACKEND=torch", "train"),
-    "asyncpg": ("a PostgreSQL DATABASE_URL", "postgres"),
+# The settings that call for a package of an extra, which the light install (`make run`) lacks.
+NEEDED_BY = {
+    "torch": "INFERENCE_BACKEND=torch",
+    "timm": "INFERENCE_BACKEND=torch",
+    "asyncpg": "a PostgreSQL DATABASE_URL",
 }
 
 
@@ -110,10 +111,10 @@ def main() -> int:
         log.critical("%s", exc)
         return 2
     except ModuleNotFoundError as exc:
-        if exc.name not in EXTRAS:
+        extra = extra_installing(exc.name or "")
+        if exc.name not in NEEDED_BY or extra is None:
             raise
-        setting, extra = EXTRAS[exc.name]
-        log.critical("%s needs %s: pip install -e '.[%s]'", setting, exc.name, extra)
+        log.critical("%s needs %s: pip install -e '.[%s]'", NEEDED_BY[exc.name], exc.name, extra)
         return 2
     except KeyboardInterrupt:
         log.info("stopped")

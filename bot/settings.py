@@ -14,7 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from bot.databases import POSTGRES_SCHEMES
 from model.data import data_dir
@@ -62,7 +62,7 @@ class Settings(BaseModel):
     quiz_seconds: float = Field(60.0, gt=0, alias="QUIZ_SECONDS")
     sprites_url: str = Field(POKEAPI_BASE_URL, alias="SPRITES_URL")  # quiz art not on disk
     shard_count: int | None = Field(None, ge=1, alias="SHARD_COUNT")  # with shard_ids: some shards
-    shard_ids: tuple[int, ...] | None = Field(None, alias="SHARD_IDS")
+    shard_ids: tuple[int, ...] | None = Field(None, alias="SHARD_IDS", validate_default=True)
 
     @property
     def store_target(self) -> str | Path:
@@ -152,17 +152,19 @@ class Settings(BaseModel):
                 raise ValueError("should look like 0-1 or 0,1") from None
         return tuple(sorted(set(chosen)))
 
-    @model_validator(mode="after")
-    def _shards(self) -> Settings:
-        if self.shard_count is None:
-            if self.shard_ids:
-                raise ValueError("SHARD_IDS needs SHARD_COUNT (the total number of shards)")
-            return self
-        ids = self.shard_ids or tuple(range(self.shard_count))
-        if ids[0] < 0 or ids[-1] >= self.shard_count:
-            raise ValueError(f"SHARD_IDS: shard ids run from 0 to {self.shard_count - 1}")
-        object.__setattr__(self, "shard_ids", ids)  # frozen, so set past pydantic: all by default
-        return self
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards(cls, ids: tuple[int, ...] | None, info: ValidationInfo):
+        """With SHARD_COUNT, the shards this process runs: by default all of them."""
+        count = info.data.get("shard_count")
+        if count is None:
+            if ids:
+                raise ValueError("needs SHARD_COUNT (the total number of shards)")
+            return None
+        ids = ids or tuple(range(count))
+        if ids[0] < 0 or ids[-1] >= count:
+            raise ValueError(f"should be shard ids from 0 to {count - 1}")
+        return ids
 
 
 def _ids(text: str) -> tuple[int, ...]:
@@ -176,8 +178,6 @@ def _said(error: dict) -> str:
     """One pydantic error as one line: the variable, what it was, what is wrong."""
     if error["type"] == "missing":
         return NO_TOKEN  # the one setting without a default
-    if not error["loc"]:  # a check across settings: its message names them
-        return str(error["ctx"]["error"])
     name = error["loc"][0]  # the variable's name, as given
     if error["type"] == "value_error":
         reason = str(error["ctx"]["error"])

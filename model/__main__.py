@@ -20,6 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
+from model import extra_installing
 from model.data import DATA_ENV, data_dir
 from model.predict import BACKENDS
 from model.runtime import WeightsError
@@ -250,15 +251,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-# Packages of the extras, for a friendly line instead of a traceback in the light install.
-EXTRA_OF = {
-    **dict.fromkeys(("torch", "torchvision", "timm", "tqdm", "cairosvg", "matplotlib"), "train"),
-    **dict.fromkeys(("onnx", "onnxscript"), "export"),
-}
-
-
 def missing_extra(package: str) -> int:
-    extra = EXTRA_OF.get(package, "dev")
+    """A friendly line instead of a traceback for a package of an extra (the light install)."""
+    extra = extra_installing(package)
     print(f"error: {package} is not installed: pip install -e '.[{extra}]'", file=sys.stderr)
     return 1
 
@@ -425,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ModuleNotFoundError as exc:
-        if exc.name not in EXTRA_OF:
+        if extra_installing(exc.name or "") is None:
             raise
         return missing_extra(exc.name)
     except WeightsError as exc:

@@ -24,12 +24,13 @@ class ExplainUnavailable(Exception):
     """The network cannot map its reading: it runs on a model server, or pools no feature map."""
 
 
-def type_heat(predictor: Predictor, frame_rgba: np.ndarray, type_index: int) -> np.ndarray:
-    """Heat map in 0..1, [input_size, input_size], for one prepared frame and one type: where
-    the type's logit was raised (the places that lowered it count as none)."""
+def type_heat(predictor: Predictor, x: np.ndarray, type_index: int) -> np.ndarray:
+    """Heat map in 0..1, [input_size, input_size], for one frame's network input ``x`` [1, 3,
+    S, S] and one type: where the type's logit was raised (places that lowered it count as
+    none)."""
     _check(predictor)
     size = predictor.input_size
-    maps = predictor.network.type_maps(predictor.model_input(frame_rgba[None]))
+    maps = predictor.network.type_maps(x)
     raised = np.maximum(maps[0, type_index], 0).astype(np.float32)
     heat = np.asarray(Image.fromarray(raised, "F").resize((size, size), Image.Resampling.BILINEAR))
     heat = heat - heat.min()
@@ -69,9 +70,10 @@ def explain_prepared(predictor: Predictor, prepared: Prepared) -> Image.Image:
     prediction: Prediction = predictor.predict_prepared([prepared])[0]
     frame = prepared.pixels[0]
     top = predictor.types.index(prediction.types[0].type)
-    heat = type_heat(predictor, frame, top)
+    x = predictor.model_input(frame[None])
+    heat = type_heat(predictor, x, top)
     mean, std = (np.asarray(v, np.float32).reshape(3, 1, 1) for v in predictor.normalisation)
-    shown = predictor.model_input(frame[None])[0] * std + mean
+    shown = x[0] * std + mean
     rgb = (shown.clip(0, 1).transpose(1, 2, 0) * 255).astype(np.uint8)
     overlay = (0.5 * rgb + 0.5 * _heat_colours(heat)).astype(np.uint8)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -26,6 +26,7 @@ class ImageReading:
     filename: str
     prediction: Prediction | None = None
     error: str | None = None
+    data: bytes = field(default=b"", repr=False)  # the file read, for feedback to keep
 
 
 BUSY = "I'm busy with a lot of images right now; try again in a minute."
@@ -63,4 +64,4 @@ async def read_image(
         return ImageReading(name, error=FAILED)
     metrics.PREDICTIONS.inc()
     metrics.LATENCY.observe(time.perf_counter() - started)
-    return ImageReading(name, prediction=prediction)
+    return ImageReading(name, prediction=prediction, data=data)

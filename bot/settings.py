@@ -61,6 +61,9 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=data_dir, alias="NEURALMON_DATA")  # quiz art
     quiz_seconds: float = Field(60.0, gt=0, alias="QUIZ_SECONDS")
     sprites_url: str = Field(POKEAPI_BASE_URL, alias="SPRITES_URL")  # quiz art not on disk
+    feedback_hours: float = Field(24.0, gt=0, alias="FEEDBACK_HOURS")  # a reply's buttons live
+    feedback_days: float = Field(180.0, gt=0, alias="FEEDBACK_DAYS")  # answered pictures are kept
+    feedback_rate: tuple[int, float] = Field((5, 60.0), alias="FEEDBACK_RATE")  # answers/seconds
     shard_count: int | None = Field(None, ge=1, alias="SHARD_COUNT")  # with shard_ids: some shards
     shard_ids: tuple[int, ...] | None = Field(None, alias="SHARD_IDS", validate_default=True)
 
@@ -93,7 +96,7 @@ class Settings(BaseModel):
     def _any_case(cls, value):
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("user_rate", "channel_rate", mode="before")
+    @field_validator("user_rate", "channel_rate", "feedback_rate", mode="before")
     @classmethod
     def _rate(cls, value):
         """``"3/10"``: three per ten seconds."""

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from bot.databases import Connection, Database
+from bot.feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,47 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE scores ADD COLUMN name TEXT;
     """,
+    # 4: feedback (bot.feedback.store): servers that opted in, pictures people may answer,
+    # their answers, and the people whose answers an admin ignores
+    """
+    CREATE TABLE feedback_guilds (
+        guild_id     BIGINT PRIMARY KEY,
+        enabled      INTEGER NOT NULL,
+        announced    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE feedback_images (
+        image_id     BIGINT PRIMARY KEY,
+        guild_id     BIGINT NOT NULL,
+        channel_id   BIGINT NOT NULL,
+        poster_id    BIGINT NOT NULL,
+        sha256       TEXT NOT NULL,
+        created      DOUBLE PRECISION NOT NULL,
+        model_version TEXT NOT NULL,
+        predicted_species INTEGER,
+        predicted_types TEXT NOT NULL,
+        suffix       TEXT NOT NULL,
+        data         BYTEA NOT NULL,
+        answered     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX feedback_images_by_guild ON feedback_images (guild_id, created);
+    CREATE TABLE feedback_labels (
+        image_id     BIGINT NOT NULL,
+        user_id      BIGINT NOT NULL,
+        guild_id     BIGINT NOT NULL,
+        by_poster    INTEGER NOT NULL,
+        kind         TEXT NOT NULL,
+        species      INTEGER,
+        types        TEXT NOT NULL,
+        created      DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (image_id, user_id)
+    );
+    CREATE INDEX feedback_labels_by_user ON feedback_labels (guild_id, user_id);
+    CREATE TABLE feedback_ignored (
+        guild_id     BIGINT NOT NULL,
+        user_id      BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    """,
 ]
 
 
@@ -75,6 +117,7 @@ class Store:
         # Channel switches, read on every image message: kept in memory once read. Safe with
         # several processes, since a channel's guild (and so its /autoclassify) has one shard.
         self._switches: dict[int, bool | None] = {}
+        self.feedback = FeedbackStore(db)
 
     @classmethod
     async def open(cls, target: str | os.PathLike) -> Store:

@@ -89,6 +89,25 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_import_feedback(args: argparse.Namespace) -> int:
+    from model.data.feedback import import_feedback
+
+    root = data_dir(args.data_dir)
+    try:
+        counts = import_feedback(args.exports, root)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for outcome, count in sorted(counts.items()):
+        print(f"{outcome:<32}{count:>6} pictures")
+    if args.no_build or not counts["added"]:
+        return 0
+    from model.data.build import build, summary_table
+
+    print(summary_table(build(root, progress=not args.quiet)))
+    return 0
+
+
 def cmd_data_preview(args: argparse.Namespace) -> int:
     from model.data.preview import contact_sheet
 
@@ -155,6 +174,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         part=args.part,
         style=args.style,
         post_seed=args.post_seed,
+        feedback=args.feedback,
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
@@ -258,18 +278,8 @@ def missing_extra(package: str) -> int:
     return 1
 
 
-def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
-    """train, evaluate, ensemble: their options need the training code (and torch)."""
+def add_evaluate_command(commands, common: argparse.ArgumentParser) -> None:
     from model.dataset import POST_SUBJECT_SHARE
-    from model.options import add_arguments
-    from model.train import TrainConfig
-
-    train = commands.add_parser(
-        "train", parents=[common], help="train the network", description="Train the network: "
-        "a recipe file (--config configs/...) and flags, the flags winning.",
-    )  # fmt: skip
-    add_arguments(train, TrainConfig)
-    train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="test-set report")
     evaluate.add_argument("checkpoint", type=Path)
@@ -292,6 +302,11 @@ def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
         "--posts", action="store_true", help="test images as synthetic posts (backgrounds, JPEG)"
     )
     evaluate.add_argument(
+        "--feedback",
+        action="store_true",
+        help="the pictures named in chat (data import-feedback) never trained on, as posted",
+    )
+    evaluate.add_argument(
         "--post-seed",
         type=int,
         default=0,
@@ -308,6 +323,21 @@ def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
         ),
     )
     evaluate.set_defaults(func=cmd_evaluate)
+
+
+def add_training_commands(commands, common: argparse.ArgumentParser) -> None:
+    """train, evaluate, ensemble: their options need the training code (and torch)."""
+    from model.options import add_arguments
+    from model.train import TrainConfig
+
+    train = commands.add_parser(
+        "train", parents=[common], help="train the network", description="Train the network: "
+        "a recipe file (--config configs/...) and flags, the flags winning.",
+    )  # fmt: skip
+    add_arguments(train, TrainConfig)
+    train.set_defaults(func=cmd_train)
+
+    add_evaluate_command(commands, common)
 
     ensemble = commands.add_parser("ensemble", parents=[common], help="average checkpoints")
     ensemble.add_argument("checkpoints", type=Path, nargs="+", metavar="CHECKPOINT")
@@ -350,6 +380,15 @@ def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
     build.add_argument("--max-frames", type=int, default=8, help="frames kept per GIF")
     build.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     build.set_defaults(func=cmd_data_build)
+
+    feedback = data_commands.add_parser(
+        "import-feedback", parents=[common], help="add pictures named in chat, then build",
+        description="Add the pictures of /feedback exports that most people named a species "
+        "(style feedback), then rebuild the dataset.",
+    )  # fmt: skip
+    feedback.add_argument("exports", type=Path, nargs="+", metavar="EXPORT.zip")
+    feedback.add_argument("--no-build", action="store_true", help="add them; build later")
+    feedback.set_defaults(func=cmd_data_import_feedback)
 
     preview = data_commands.add_parser("preview", parents=[common], help="draw a contact sheet")
     preview.add_argument("-o", "--output", type=Path, default=Path("sheet.png"))

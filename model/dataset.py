@@ -37,6 +37,11 @@ SPLITS = ("family-holdout", "species-holdout", "all")
 # species of Gens 6-9, so a held-out one would leave its species unknown to the shipped bot. It
 # is measured by posts of it (``evaluate --style``) and by a run that holds the style out.
 ALWAYS_TRAINED_STYLES = ("official-artwork",)
+# Pictures people posted and named in chat (``data import-feedback``). Split "all" holds out
+# the newest FEEDBACK_TEST_SHARE of them, by the time in their file names: held out by time,
+# never by random picture, since the same person posts look-alike pictures.
+FEEDBACK_STYLE = "feedback"
+FEEDBACK_TEST_SHARE = 0.2
 BALANCES = ("files", "species")  # what an epoch draws evenly: files, or species (then styles)
 # Hold-out protocols are measured on Gens I-V (species 1..649), as in GUIDE §2 and §5.
 HOLDOUT_MAX_SPECIES = 649
@@ -121,11 +126,22 @@ def load_split(
     part = np.array([assign(int(r["num"]), int(r["family"]), r["file"], split) for r in data.rows])
     if split == "all":
         part[np.isin(labels.style, ALWAYS_TRAINED_STYLES)] = "train"
+        feedback = labels.style == FEEDBACK_STYLE
+        part[feedback] = newest_held_out(labels.file[feedback])
     if holdout_style:
         part[labels.style == holdout_style] = "test"
     keep = labels.num <= (max_species or pokedex.LAST_NUMBER)
     parts = {name: np.flatnonzero((part == name) & keep) for name in ("train", "val", "test")}
     return SplitData(data.images, labels, parts)
+
+
+def newest_held_out(files: np.ndarray) -> np.ndarray:
+    """ "test" for the files of the newest ``FEEDBACK_TEST_SHARE`` (by their names, which
+    begin with the time), "train" for the others; the frames of one file stay together."""
+    names = np.array([Path(f).name for f in files])
+    newest_first = sorted(set(names), reverse=True)
+    held_out = set(newest_first[: math.ceil(len(newest_first) * FEEDBACK_TEST_SHARE)])
+    return np.where(np.isin(names, list(held_out)), "test", "train")
 
 
 def species_balanced_weights(labels: Labels, train: np.ndarray) -> np.ndarray:

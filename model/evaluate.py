@@ -28,6 +28,7 @@ from PIL import Image
 from model import checkpoint, pokedex
 from model.dataset import (
     BACKGROUNDS,
+    FEEDBACK_STYLE,
     POST_SUBJECT_SHARE,
     Labels,
     SplitData,
@@ -122,12 +123,37 @@ def as_posts(
     (``predict_posts`` reads them), and each post's background kind."""
     rng = np.random.default_rng(seed)
     posts = [make_post(data.images[i], rng, subject_share) for i in indices]
-    views = [Predictor.prepare(post).pixels for post, _ in posts]
+    backgrounds = np.array([kind for _, kind in posts])
+    return as_read(data, indices, [post for post, _ in posts]), backgrounds
+
+
+def as_read(data: SplitData, indices: np.ndarray, pictures: list[bytes]) -> SplitData:
+    """``pictures`` (the files of the images ``indices``) read back by the bot's framing step:
+    a SplitData of every view of every picture (``Predictor.prepare``), in order, whose test
+    part is each picture's first view (``predict_posts`` reads them)."""
+    views = [Predictor.prepare(picture).pixels for picture in pictures]
     rows = np.repeat(np.asarray(indices), [len(v) for v in views])
     labels = Labels(**{f.name: getattr(data.labels, f.name)[rows] for f in fields(Labels)})
     first = np.cumsum([0] + [len(v) for v in views[:-1]])
-    backgrounds = np.array([kind for _, kind in posts])
-    return SplitData(np.concatenate(views), labels, {"test": first}), backgrounds
+    return SplitData(np.concatenate(views), labels, {"test": first})
+
+
+def feedback_pictures(info: dict, data: SplitData, root: Path) -> tuple[np.ndarray, list[bytes]]:
+    """The pictures named in chat that the checkpoint never trained on, one row per file: all
+    of them for a checkpoint trained before there were any, else its split's test part (for
+    split "all", the newest). Raises ValueError when there are none."""
+    trained = checkpoint.trained_on_style(info["meta"], FEEDBACK_STYLE)
+    pool = data.parts["test"] if trained else np.concatenate(list(data.parts.values()))
+    pool = pool[data.labels.style[pool] == FEEDBACK_STYLE]
+    _, first = np.unique(data.labels.file[pool], return_index=True)
+    indices = np.sort(pool[first])
+    if not len(indices):
+        raise ValueError(
+            "no pictures named in chat to test on: import a /feedback export with "
+            "`python -m model data import-feedback EXPORT.zip`"
+            + (" (this checkpoint trained on the others)" if trained else "")
+        )
+    return indices, [(root / data.labels.file[i]).read_bytes() for i in indices]
 
 
 def views_per_post(posts: SplitData) -> np.ndarray:
@@ -175,15 +201,20 @@ class Reading:
 
 def read_images(
     info: dict, dataset_dir: Path, part: str, style: str | None, posts: bool,
-    subject_share: tuple[float, float], post_seed: int, flip: bool,
+    subject_share: tuple[float, float], post_seed: int, flip: bool, feedback: bool = False,
 ) -> tuple[Reading, int]:  # fmt: skip
     """(what to read, how many of its images were trained on)."""
     cfg = info["meta"]["config"]
     data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
+    known = cfg["split"] == "all"  # hold-out test species were never trained on
+    if feedback:  # the files as posted, read as the bot reads them
+        indices, pictures = feedback_pictures(info, data, dataset_dir.parent)
+        read = as_read(data, indices, pictures)
+        return Reading(read, read.parts["test"], info["species"], known, True, flip, None), 0
     indices = data.parts[part]
     if style:
-        known = np.concatenate(list(data.parts.values()))
-        indices = np.sort(known[data.labels.style[known] == style])
+        every = np.concatenate(list(data.parts.values()))
+        indices = np.sort(every[data.labels.style[every] == style])
     trained = int(np.isin(indices, data.parts["train"]).sum())
     if style and not checkpoint.trained_on_style(info["meta"], style):
         trained = 0  # a checkpoint trained before the dataset had this style
@@ -191,7 +222,6 @@ def read_images(
     if posts:
         data, backgrounds = as_posts(data, indices, subject_share, post_seed)
         indices = data.parts["test"]
-    known = cfg["split"] == "all"  # hold-out test species were never trained on
     return Reading(data, indices, info["species"], known, posts, flip, backgrounds), trained
 
 
@@ -205,14 +235,17 @@ def evaluate(
     part: str = "test",
     style: str | None = None,
     post_seed: int = 0,
+    feedback: bool = False,
 ) -> dict:
     """``part`` "val" reads the validation files, which choose between runs; "test" reports.
     ``style`` reads every image of that style instead, trained or not (the report says how
-    many were trained): the way to read a style whose files training never holds out."""
+    many were trained): the way to read a style whose files training never holds out.
+    ``feedback`` reads the pictures named in chat that the checkpoint never trained on, as
+    posted, as the bot reads them (``feedback_pictures``)."""
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     reading, trained = read_images(
-        info, dataset_dir, part, style, posts, subject_share, post_seed, flip
+        info, dataset_dir, part, style, posts, subject_share, post_seed, flip, feedback
     )
     type_p, species_p = reading.predictions(model, info["input_size"])
     report = {
@@ -221,6 +254,7 @@ def evaluate(
         "holdout_style": cfg["holdout_style"],
         "part": part,
         "style": style,
+        "feedback": feedback,
         "trained_images": trained,
         "post_seed": post_seed if posts else None,
         "test_images": len(reading.indices),
@@ -285,7 +319,7 @@ def groups_and_naming(reading: Reading, type_p, species_p, threshold: float) -> 
     dex = pokedex.load()
     generations = np.array([dex[int(n)].generation for n in nums])
     out["per_generation"] = by_group(reading, *scored, generations, tuple(range(1, 10)))
-    if reading.posts:
+    if reading.backgrounds is not None:
         out["per_background"] = by_group(reading, *scored, reading.backgrounds, BACKGROUNDS)
     nums, species_type_p = group_mean(nums, type_p)
     primary = np.array([pokedex.TYPES.index(dex[int(n)].types[0]) for n in nums])
@@ -318,17 +352,26 @@ def by_group(
     return out
 
 
+def _what_was_read(report: dict) -> str:
+    if report.get("feedback"):
+        return (
+            f": pictures named in chat, never trained on, as posted: {report['test_species']}"
+            " species,"
+        )
+    if report.get("style"):
+        return (
+            f": every `{report['style']}` image ({report['trained_images']} of them trained),"
+            f" {report['test_species']} species,"
+        )
+    return f": {report['test_species']} {PART_NAMES[report['part']]} species,"
+
+
 def markdown(report: dict) -> str:
     models = list(report["models"])
     lines = [
         f"Split `{report['split']}`"
         + (f", style `{report['holdout_style']}` held out" if report["holdout_style"] else "")
-        + (
-            f": every `{report['style']}` image ({report['trained_images']} of them trained),"
-            f" {report['test_species']} species,"
-            if report.get("style")
-            else f": {report['test_species']} {PART_NAMES[report['part']]} species,"
-        )
+        + _what_was_read(report)
         + f" {report['test_images']} images"
         + (", flip-averaged" if report["flip_averaged"] else "")
         + (

@@ -111,6 +111,11 @@ class Predictor:
         self.normalisation = (tuple(info["mean"]), tuple(info["std"]))
         self._dex = pokedex.load()
 
+    @property
+    def version(self) -> str:
+        """Which weights these are: the start of the checkpoint's digest."""
+        return self.info.get("checkpoint_sha256", "unknown")[:12]
+
     @classmethod
     def load(
         cls, path: str | Path | None = None, backend: str = "onnx", threads: int | None = None
@@ -125,6 +130,7 @@ class Predictor:
             from model import torch_network
 
             network, info = torch_network.load(path)
+            info = info | {"checkpoint_sha256": runtime.file_digest(path)}
         else:
             raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
         return cls(info, network)

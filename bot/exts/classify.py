@@ -20,6 +20,7 @@ from PIL import Image
 
 from bot.attachments import AttachmentError, fetch_image, is_image
 from bot.delivery import embed_groups, fit, packed, png, shown_name, with_retries
+from bot.exts.feedback import feedback_view
 from bot.inference import Busy
 from bot.ratelimit import RateLimiter
 from bot.reading import BUSY, FAILED, ImageReading, read_image
@@ -32,22 +33,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
-Message = tuple[str, list[discord.Embed]]
+Message = tuple[str, list[discord.Embed], bool]
 
 
 RATE_LIMITED = "You're sending images faster than I can read them; try again in a few seconds."
 
 
 def reply_messages(readings: list[ImageReading], embeds_allowed: bool) -> list[Message]:
-    """The messages (text, embeds) that answer one message's images, each within Discord's
-    limits: the errors first, then the readings."""
+    """The messages (text, embeds, whether it is the last) that answer one message's images,
+    each within Discord's limits: the errors first, then the readings."""
     errors = [f"{shown_name(r.filename)}: {r.error}" for r in readings if r.error]
     good = [r for r in readings if r.prediction]
     if embeds_allowed:
         groups = embed_groups([prediction_embed(r.prediction, r.filename) for r in good]) or [[]]
-        return [(fit("\n".join(errors)), groups[0]), *(("", group) for group in groups[1:])]
-    texts = [prediction_text(r.prediction, r.filename) for r in good]
-    return [(text, []) for text in packed(texts + errors)]
+        messages = [(fit("\n".join(errors)), groups[0]), *(("", group) for group in groups[1:])]
+    else:
+        texts = [prediction_text(r.prediction, r.filename) for r in good]
+        messages = [(text, []) for text in packed(texts + errors)]
+    return [(text, embeds, n == len(messages) - 1) for n, (text, embeds) in enumerate(messages)]
 
 
 class Classify(commands.Cog):
@@ -116,10 +119,14 @@ class Classify(commands.Cog):
             self._log_missing_once(channel.id, "Send Messages")
             return
         embeds_allowed = permissions is None or permissions.embed_links
+        view = await feedback_view(
+            self.bot, message.guild and message.guild.id, channel.id, message.author.id, readings
+        )
         try:
-            for content, embeds in reply_messages(readings, embeds_allowed):
+            for content, embeds, last in reply_messages(readings, embeds_allowed):
                 send = partial(message.reply, content or None, embeds=embeds,
-                               allowed_mentions=NO_PINGS, mention_author=False)  # fmt: skip
+                               allowed_mentions=NO_PINGS, mention_author=False,
+                               **({"view": view} if last and view else {}))  # fmt: skip
                 await with_retries(send)
         except discord.Forbidden:
             self._log_missing_once(channel.id, "Send Messages / Read Message History")
@@ -135,15 +142,26 @@ class Classify(commands.Cog):
 
     # ------------------------------------------------------------------ commands
 
-    async def answer(self, interaction: discord.Interaction, readings: list[ImageReading]) -> None:
-        """Reply to a deferred interaction; an unusable image gets a private message."""
+    async def answer(
+        self,
+        interaction: discord.Interaction,
+        readings: list[ImageReading],
+        poster_id: int | None = None,
+    ) -> None:
+        """Reply to a deferred interaction; an unusable image gets a private message. Feedback
+        names ``poster_id`` (default: who ran the command) as the pictures' poster."""
         private = bool(readings) and all(r.error for r in readings)
+        poster_id = interaction.user.id if poster_id is None else poster_id
+        view = await feedback_view(
+            self.bot, interaction.guild_id, interaction.channel_id or 0, poster_id, readings
+        )
         try:
             if private:
                 await interaction.delete_original_response()
-            for content, embeds in reply_messages(readings, embeds_allowed=True):
+            for content, embeds, last in reply_messages(readings, embeds_allowed=True):
                 send = partial(interaction.followup.send, content, embeds=embeds,
-                               ephemeral=private, allowed_mentions=NO_PINGS)  # fmt: skip
+                               ephemeral=private, allowed_mentions=NO_PINGS,
+                               **({"view": view} if last and view else {}))  # fmt: skip
                 await with_retries(send)
         except discord.HTTPException as exc:
             log.warning("could not answer a command: %s", exc)
@@ -177,7 +195,7 @@ class Classify(commands.Cog):
         if not granted:
             return
         await interaction.response.defer(thinking=True)
-        await self.answer(interaction, await self.read_all(images[:granted]))
+        await self.answer(interaction, await self.read_all(images[:granted]), message.author.id)
 
     @app_commands.command(name="explain", description="Show where the network looked")
     @app_commands.describe(image=f"A {FORMAT_NAMES} image")

@@ -1,4 +1,4 @@
-"""Fair answer matching: ``answer_matches(guess, number)``.
+"""Fair answer matching: ``answer_matches(guess, number)``, ``named_species(guess)``.
 
 Both sides are folded by ``pokedex.name_key`` (Unicode width, case, Latin accents, ♀/♂,
 punctuation, spaces, invisible characters; hiragana read as katakana), then compared against
@@ -57,15 +57,20 @@ def _is_latin(text: str) -> bool:
     return all(c < "\u0250" for c in text)
 
 
-def answer_matches(guess: str, number: int) -> bool:
-    """Whether ``guess`` names species ``number``."""
+def named_species(guess: str) -> frozenset[int]:
+    """The species ``guess`` may name: its exact name's, else every species whose name is one
+    typo away (more than one: it is not clear which); empty when none is."""
     key = name_key(guess)
     if not key:
-        return False
+        return frozenset()
     names = _names()
     if key in names:
-        return number in names[key]
+        return names[key]
     if len(key) < TYPO_MIN_LENGTH or not _is_latin(key):
-        return False
-    near = {n for name, nums in names.items() if _within_one_edit(key, name) for n in nums}
-    return near == {number}  # one typo from this species' name, and from no other's
+        return frozenset()
+    return frozenset(n for name, nums in names.items() if _within_one_edit(key, name) for n in nums)
+
+
+def answer_matches(guess: str, number: int) -> bool:
+    """Whether ``guess`` names species ``number``, and no other."""
+    return named_species(guess) == {number}

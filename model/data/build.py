@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from model import pokedex
-from model.data.sources import GEN5_DIR, NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
+from model.data.sources import FEEDBACK_DIR, GEN5_DIR, NPM_PACKAGES, POKEAPI_KINDS, npm_package_dir
 from model.images import evenly_spaced, prepare_sprite
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,18 @@ def discover(root: Path) -> list[SourceFile]:
     for kind in POKEAPI_KINDS:
         style = f"pokeapi-{kind}" if kind == "default" else kind
         found += _numbered(root / "pokeapi" / kind, "*.png", style, style, kind == "default")
-    return found
+    return found + _feedback(root / FEEDBACK_DIR)
+
+
+def _feedback(folder: Path) -> list[SourceFile]:
+    """Pictures named in chat (``data import-feedback``): ``feedback/{num}/{time}-{hash}.ext``."""
+    if not folder.is_dir():
+        return []
+    return [
+        SourceFile(path, int(path.parent.name), "feedback", "feedback", pixel_art=False)
+        for path in sorted(folder.glob("*/*"))
+        if path.parent.name.isdigit() and 1 <= int(path.parent.name) <= pokedex.LAST_NUMBER
+    ]
 
 
 def _numbered(folder: Path, pattern: str, source: str, style: str, pixel_art: bool):

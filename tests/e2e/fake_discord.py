@@ -162,7 +162,8 @@ class FakeDiscord:
                 if part.name == "payload_json":
                     body |= json.loads(await part.text())
                 else:
-                    body["files"].append({"name": part.filename, "size": len(await part.read())})
+                    data = await part.read()
+                    body["files"].append({"name": part.filename, "size": len(data), "data": data})
         record = Recorded(request.method, path, body)
         self.requests.append(record)
         self.new_request.set()

@@ -8,15 +8,12 @@ from unittest.mock import AsyncMock, MagicMock
 
 import discord
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from bot.exts.classify import Classify
 from bot.reading import MODEL_SERVER_DOWN
 from model.remote import RemoteError
 from tests.bot.helpers import close_bot, make_bot, mock_attachment, mock_channel, mock_message
 from tests.bot.test_render import CHARIZARD_LIKE
-from tests.synthetic import png_bytes, sprite
 
 
 class KnownPredictor:
@@ -26,23 +23,6 @@ class KnownPredictor:
     def predict_prepared(self, prepared):
         self.seen += len(prepared)
         return [CHARIZARD_LIKE for _ in prepared]
-
-
-@pytest.fixture
-async def files():
-    routes = {"/ok.png": png_bytes(sprite()), "/text.png": b"just some text, not an image"}
-
-    async def serve(request):
-        if request.path not in routes:
-            raise web.HTTPNotFound()
-        return web.Response(body=routes[request.path])
-
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield lambda path: str(server.make_url(path))
-    await server.close()
 
 
 @pytest.fixture

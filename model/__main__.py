@@ -175,6 +175,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         style=args.style,
         post_seed=args.post_seed,
         feedback=args.feedback,
+        max_species=args.max_species,
     )
     out_dir = args.output or Path("reports") / args.checkpoint.stem
     write_report(report, out_dir)
@@ -300,6 +301,9 @@ def add_evaluate_command(commands, common: argparse.ArgumentParser) -> None:
     )
     evaluate.add_argument(
         "--posts", action="store_true", help="test images as synthetic posts (backgrounds, JPEG)"
+    )
+    evaluate.add_argument(
+        "--max-species", type=int, help="read species 1..N only (the old protocols: 649)"
     )
     evaluate.add_argument(
         "--feedback",

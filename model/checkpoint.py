@@ -92,6 +92,18 @@ def _read(path: str | os.PathLike) -> dict:
     return payload
 
 
+# Hold-out checkpoints recorded no species limit before the protocols covered the whole
+# Pokédex: they were trained and tested on species 1..649.
+LEGACY_HOLDOUT_SPECIES = 649
+
+
+def species_limit(config: dict) -> int | None:
+    """The ``max_species`` a checkpoint's training ``config`` used (none: every species)."""
+    if config.get("max_species") is None and config["split"] != "all":
+        return LEGACY_HOLDOUT_SPECIES
+    return config.get("max_species")
+
+
 def trained_on_style(meta: dict, style: str) -> bool:
     """Whether a checkpoint's training (an ensemble's: any member's) saw images of ``style``,
     by the dataset summary it recorded: its styles, or for checkpoints recorded before the

@@ -43,8 +43,6 @@ ALWAYS_TRAINED_STYLES = ("official-artwork",)
 FEEDBACK_STYLE = "feedback"
 FEEDBACK_TEST_SHARE = 0.2
 BALANCES = ("files", "species")  # what an epoch draws evenly: files, or species (then styles)
-# Hold-out protocols are measured on Gens I-V (species 1..649), as in GUIDE §2 and §5.
-HOLDOUT_MAX_SPECIES = 649
 # Of training images, the share framed like a post with a busy background: a picture up to 16:9
 # shown whole, its subject mostly smaller than sprites are framed (``_post_framing``). 0.3 was
 # chosen on validation posts and files, against 0 and 0.5 (docs/experiments/, *Posts*).
@@ -118,11 +116,9 @@ def load_split(
     holdout_style: str | None = None,
     max_species: int | None = None,
 ) -> SplitData:
-    """Read the dataset and divide it. Hold-out splits default to species 1..649."""
+    """Read the dataset and divide it: species 1..``max_species`` (none: all)."""
     data = read_dataset(dataset_dir)
     labels = Labels.from_rows(data.rows)
-    if max_species is None and split != "all":
-        max_species = HOLDOUT_MAX_SPECIES
     part = np.array([assign(int(r["num"]), int(r["family"]), r["file"], split) for r in data.rows])
     if split == "all":
         part[np.isin(labels.style, ALWAYS_TRAINED_STYLES)] = "train"

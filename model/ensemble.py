@@ -71,7 +71,8 @@ def combine(
     ).eval()
 
     config = first["meta"]["config"]
-    data = load_split(dataset_dir, config["split"], config["holdout_style"], config["max_species"])
+    limit = checkpoint.species_limit(config)
+    data = load_split(dataset_dir, config["split"], config["holdout_style"], limit)
     val = data.parts["val"]
     type_p, species_p = predict_indices(model, data, val, input_size, flip=False)
     threshold = tune_threshold(type_p, data.labels.types[val])

@@ -202,10 +202,13 @@ class Reading:
 def read_images(
     info: dict, dataset_dir: Path, part: str, style: str | None, posts: bool,
     subject_share: tuple[float, float], post_seed: int, flip: bool, feedback: bool = False,
+    max_species: int | None = None,
 ) -> tuple[Reading, int]:  # fmt: skip
-    """(what to read, how many of its images were trained on)."""
+    """(what to read, how many of its images were trained on), of species 1..``max_species``
+    within those the checkpoint trained on."""
     cfg = info["meta"]["config"]
-    data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], cfg["max_species"])
+    limits = [n for n in (checkpoint.species_limit(cfg), max_species) if n]
+    data = load_split(dataset_dir, cfg["split"], cfg["holdout_style"], min(limits, default=None))
     known = cfg["split"] == "all"  # hold-out test species were never trained on
     if feedback:  # the files as posted, read as the bot reads them
         indices, pictures = feedback_pictures(info, data, dataset_dir.parent)
@@ -236,17 +239,20 @@ def evaluate(
     style: str | None = None,
     post_seed: int = 0,
     feedback: bool = False,
+    max_species: int | None = None,
 ) -> dict:
     """``part`` "val" reads the validation files, which choose between runs; "test" reports.
     ``style`` reads every image of that style instead, trained or not (the report says how
     many were trained): the way to read a style whose files training never holds out.
     ``feedback`` reads the pictures named in chat that the checkpoint never trained on, as
-    posted, as the bot reads them (``feedback_pictures``)."""
+    posted, as the bot reads them (``feedback_pictures``). ``max_species`` reads species
+    1..N only (a protocol over the whole Pokédex, on the old one's species)."""
     model, info = checkpoint.load(checkpoint_path)
     cfg = info["meta"]["config"]
     reading, trained = read_images(
-        info, dataset_dir, part, style, posts, subject_share, post_seed, flip, feedback
-    )
+        info, dataset_dir, part, style, posts, subject_share, post_seed, flip, feedback,
+        max_species,
+    )  # fmt: skip
     type_p, species_p = reading.predictions(model, info["input_size"])
     report = {
         "checkpoint": str(checkpoint_path),
@@ -255,6 +261,7 @@ def evaluate(
         "part": part,
         "style": style,
         "feedback": feedback,
+        "max_species": max_species,
         "trained_images": trained,
         "post_seed": post_seed if posts else None,
         "test_images": len(reading.indices),
@@ -363,7 +370,8 @@ def _what_was_read(report: dict) -> str:
             f": every `{report['style']}` image ({report['trained_images']} of them trained),"
             f" {report['test_species']} species,"
         )
-    return f": {report['test_species']} {PART_NAMES[report['part']]} species,"
+    within = f" (of 1..{report['max_species']})" if report.get("max_species") else ""
+    return f": {report['test_species']} {PART_NAMES[report['part']]} species{within},"
 
 
 def markdown(report: dict) -> str:

@@ -60,8 +60,8 @@ class TrainConfig:
     arch: str = option("lite0", "the network", choices=net.ARCHS)
     pretrained: bool = option(True, "start the backbone from ImageNet's weights")
     init: Path | None = option(None, "start from this checkpoint (same arch and split)")
-    input_size: int = option(64, "the network's input side in pixels")
-    epochs: int = option(20, "epochs of the one-cycle learning-rate schedule")
+    input_size: int = option(96, "the network's input side in pixels")
+    epochs: int = option(10, "epochs of the one-cycle learning-rate schedule")
     batch_size: int = option(64, "images per step")
     lr: float = option(2e-3, "peak learning rate of the heads")
     backbone_lr: float = option(5e-4, "peak learning rate of a pretrained backbone")
@@ -70,7 +70,7 @@ class TrainConfig:
     label_smoothing: float = option(0.1, "of the species targets")
     patience: int = option(4, "epochs without a validation gain before stopping")
     balance: str = option(
-        "files", "what an epoch draws evenly (species: then styles)", choices=BALANCES
+        "species", "what an epoch draws evenly (species: then styles)", choices=BALANCES
     )
     repeat_single: int = option(1, "with balance files: repeat images alone in their file")
     post_share: float = option(POST_SHARE, "of images, framed like a post on a busy background")
@@ -78,7 +78,7 @@ class TrainConfig:
     ema: float = option(0.0, "decay of a running average of the weights kept instead; 0: off")
     time_budget: float | None = option(None, "minutes; then stop and keep the best epoch")
     holdout_style: str | None = option(None, "never train on this style; test on it")
-    max_species: int | None = option(None, "use species 1..N only")
+    max_species: int = option(pokedex.LAST_NUMBER, "use species 1..N only")
     seed: int = option(0, "seeds the weights, the epochs' order and the augmentation")
     device: str = option("auto", "auto (CUDA when present), cpu or cuda")
     threads: int | None = option(None, "CPU threads for torch; none: torch's choice")
@@ -127,9 +127,11 @@ def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
     trained = info["meta"]["config"]
     differ = [
         f"{key} {trained[key]}, not {getattr(cfg, key)}"
-        for key in ("arch", "split", "max_species")
+        for key in ("arch", "split")
         if trained[key] != getattr(cfg, key)
     ] + (["another species list"] if info["species"] != species_list else [])
+    if (checkpoint.species_limit(trained) or pokedex.LAST_NUMBER) != cfg.max_species:
+        differ.append(f"species 1..{checkpoint.species_limit(trained)}, not 1..{cfg.max_species}")
     if cfg.holdout_style and checkpoint.trained_on_style(info["meta"], cfg.holdout_style):
         differ.append(f"{cfg.holdout_style} in training, which this run holds out")
     if differ:

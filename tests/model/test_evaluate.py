@@ -201,3 +201,12 @@ def test_evaluate_writes_a_report_beside_the_baselines(tiny_checkpoint, tiny_dat
     assert sum(map(sum, report["confusion_per_species"])) == report["test_species"] == len(nums)
     assert (out / "confusion.png").stat().st_size > 0
     assert "| primary_top1 |" in (out / "report.md").read_text()
+
+
+def test_evaluate_reads_the_old_protocols_species_when_asked(tiny_checkpoint, tiny_dataset):
+    data = load_split(tiny_dataset, "family-holdout")
+    test_nums = data.labels.num[data.parts["test"]]
+    limit = int(np.median(test_nums))
+    report = evaluate(tiny_checkpoint, tiny_dataset, flip=False, max_species=limit)
+    assert report["test_images"] == (test_nums <= limit).sum() < len(test_nums)
+    assert f"species (of 1..{limit})" in markdown(report)

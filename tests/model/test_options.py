@@ -61,3 +61,16 @@ def test_the_last_shipped_recipe_is_how_the_shipped_weights_were_trained():
     for name in names:
         want = tuple(trained[name]) if name == "noise_cell" else trained[name]
         assert getattr(recipe, name) == want, name
+
+
+@pytest.mark.parametrize("split", ["family-holdout", "species-holdout"])
+def test_the_type_holdout_recipes_are_the_defaults(split):
+    """``train --split family-holdout --out PATH`` trains what REPORT reports."""
+    recipe = parse("--config", str(CONFIGS[0].with_name(f"{split}.toml")))
+    assert recipe == TrainConfig(split=split, out=recipe.out)
+
+
+def test_old_holdout_checkpoints_were_trained_on_species_1_to_649():
+    assert checkpoint.species_limit({"split": "family-holdout", "max_species": None}) == 649
+    assert checkpoint.species_limit({"split": "all", "max_species": None}) is None
+    assert checkpoint.species_limit({"split": "family-holdout", "max_species": 1025}) == 1025

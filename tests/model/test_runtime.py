@@ -125,9 +125,8 @@ def test_the_bot_predicts_and_explains_without_torch(tmp_path):
     """As in the light install (`make run`): torch cannot even be imported."""
     image = tmp_path / "red.png"
     image.write_bytes(sample_images()[0])
-    code = (
-        BLOCK_TORCH
-        + f"""
+    done = without_torch(
+        f"""
 import bot.__main__, bot.exts.classify, bot.exts.quiz
 from model.explain import explain_image
 from model.predict import Predictor
@@ -137,7 +136,6 @@ print(len(predictor.predict([data])[0].types), explain_image(predictor, data).si
 print(sorted(m for m in sys.modules if m.split(".")[0] in {{"torch", "timm", "onnx", "tqdm"}}))
 """
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["18 True", "[]"]
 
@@ -145,16 +143,14 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {{"torch", "timm", "on
 def test_the_torch_backend_without_torch_says_what_to_install(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("DISCORD_TOKEN=x\nINFERENCE_BACKEND=torch\n")
-    code = (
-        BLOCK_TORCH
-        + f"""
+    done = without_torch(
+        f"""
 import os
 os.chdir({str(tmp_path)!r})
 from bot.__main__ import main
 sys.exit(main())
 """
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     assert "INFERENCE_BACKEND=torch needs torch: pip install -e '.[train]'" in done.stderr
 
@@ -162,15 +158,13 @@ sys.exit(main())
 def test_the_command_line_predicts_without_torch_and_says_what_training_needs(tmp_path):
     image = tmp_path / "red.png"
     image.write_bytes(sample_images()[0])
-    code = (
-        BLOCK_TORCH
-        + f"""
+    done = without_torch(
+        f"""
 from model.__main__ import main
 assert main(["predict", {str(image)!r}, "--json"]) == 0
 assert main(["train", "--split", "all", "--out", "x.pt"]) == 1
 """
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["path"] == str(image)
     assert "torch is not installed: pip install -e '.[train]'" in done.stderr

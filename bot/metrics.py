@@ -1,4 +1,5 @@
-"""Prometheus metrics of the classification path (served by ``bot.health`` at /metrics)."""
+"""Prometheus metrics of the classification path and its feedback (served by ``bot.health`` at
+/metrics)."""
 
 from prometheus_client import Counter, Histogram
 
@@ -9,3 +10,4 @@ LATENCY = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ERRORS = Counter("neuralmon_errors_total", "Images not classified, by kind", ["kind"])
+FEEDBACK = Counter("neuralmon_feedback_total", "Answers kept, by what they said", ["kind"])

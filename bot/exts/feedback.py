@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot import metrics
 from bot.delivery import with_retries
 from bot.feedback.answers import Answer, AnswerError, parse_answer
 from bot.feedback.store import KEPT_BYTES, Reading, kept_picture
@@ -43,6 +44,7 @@ ANNOUNCEMENT = (
     "(`/feedback`); `/forget-my-feedback` deletes your own."
 )
 EXPIRED = "This reading has expired: I take answers for {hours:g} hours after a reply."
+UNAVAILABLE = "I couldn't keep your answer just now; try again in a minute."
 
 
 def described(answer: Answer) -> str:
@@ -167,7 +169,12 @@ class Feedback(commands.Cog):
     # ------------------------------------------------------------------ answers
 
     async def pressed(self, interaction: discord.Interaction, verdict: str, image_id: int):
-        image = await self.store.image(image_id)
+        try:
+            image = await self.store.image(image_id)
+        except Exception:
+            log.exception("could not read feedback picture %d", image_id)
+            await interaction.response.send_message(UNAVAILABLE, ephemeral=True)
+            return
         if image is None or image.created + self.window < self.clock():
             await interaction.response.send_message(
                 EXPIRED.format(hours=self.window / 3600), ephemeral=True
@@ -191,13 +198,19 @@ class Feedback(commands.Cog):
                 f"You're answering quickly; try again in {wait:.0f} s.", ephemeral=True
             )
             return
-        if not await self.store.enabled(image.guild_id):
-            await interaction.response.send_message(
-                "Feedback is off in this server now.", ephemeral=True
-            )
+        try:
+            if not await self.store.enabled(image.guild_id):
+                await interaction.response.send_message(
+                    "Feedback is off in this server now.", ephemeral=True
+                )
+                return
+            self.limit.hit(user)
+            changed = await self.store.answer(image, user, answer, self.clock())
+        except Exception:
+            log.exception("could not keep an answer to feedback picture %d", image.image_id)
+            await interaction.response.send_message(UNAVAILABLE, ephemeral=True)
             return
-        self.limit.hit(user)
-        changed = await self.store.answer(image, user, answer, self.clock())
+        metrics.FEEDBACK.labels(answer.kind).inc()
         thanks = "Changed your answer" if changed else "Thanks"
         await interaction.response.send_message(f"{thanks}: {described(answer)}.", ephemeral=True)
 

@@ -114,3 +114,19 @@ async def test_no_answer_is_kept_once_the_server_switched_off(bot, files):
     await Feedback(bot).pressed(person, "right", view.children[0].image_id)
     assert "off in this server" in person.response.send_message.await_args.args[0]
     assert await bot.store.db.fetchall("SELECT * FROM feedback_labels") == []
+
+
+async def test_a_database_fault_gets_a_clear_answer_not_a_failed_interaction(
+    bot, files, monkeypatch, caplog
+):
+    message, view = await replied_view(bot, files)
+
+    async def broken(*args):
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(bot.store.feedback, "answer", broken)
+    person = mock_interaction(3, message.guild.id)
+    with caplog.at_level(logging.ERROR):
+        await Feedback(bot).pressed(person, "right", view.children[0].image_id)
+    assert "couldn't keep your answer" in person.response.send_message.await_args.args[0]
+    assert "could not keep an answer" in caplog.text

@@ -19,7 +19,7 @@ from pathlib import Path
 from model import checkpoint, net
 from model.dataset import load_split
 from model.evaluate import predict_indices
-from model.metrics import score_species, tune_threshold
+from model.metrics import scores, tune_threshold
 
 log = logging.getLogger(__name__)
 SAME = ("split", "holdout_style", "max_species")  # what members' training must share
@@ -76,7 +76,8 @@ def combine(
     val = data.parts["val"]
     type_p, species_p = predict_indices(model, data, val, input_size, flip=False)
     threshold = tune_threshold(type_p, data.labels.types[val])
-    val_scores = score_species(type_p, species_p, data.labels, val, first["species"], threshold)
+    val_scores = scores(type_p, species_p, data.labels, val, first["species"], threshold)
+    val_scores = val_scores["per_species"]
     log.info(
         "validation, per species: primary %.3f, any type %.3f, species %.3f",
         val_scores["primary_top1"], val_scores["any_type_top1"], val_scores["species_top1"],

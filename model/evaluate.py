@@ -42,8 +42,7 @@ from model.metrics import (
     naming,
     naming_curve,
     per_type_precision_recall,
-    score_images,
-    score_species,
+    scores,
 )
 from model.predict import BUSY_CONFIDENCE, SPECIES_CONFIDENCE, Predictor, pool_views
 from model.preprocess import model_input
@@ -193,8 +192,8 @@ class Reading:
         """Per species and per image; species metrics only where species are known."""
         out = {}
         keep = TYPE_METRICS + (SPECIES_METRICS if self.species_known and has_species_head else ())
-        for name, score in (("per_species", score_species), ("per_image", score_images)):
-            m = score(type_p, species_p, self.data.labels, self.indices, self.species, threshold)
+        both = scores(type_p, species_p, self.data.labels, self.indices, self.species, threshold)
+        for name, m in both.items():
             out[name] = {k: m[k] for k in keep}
         return out
 
@@ -348,8 +347,7 @@ def by_group(
         args = (type_p[rows], species_p[rows], reading.data.labels, reading.indices[rows])
         out[str(group)] = {
             "images": int(rows.sum()),
-            "per_species": score_species(*args, reading.species, threshold),
-            "per_image": score_images(*args, reading.species, threshold),
+            **scores(*args, reading.species, threshold),
         }
         if reading.species_known:
             out[str(group)] |= {

@@ -119,37 +119,28 @@ def group_mean(keys: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return unique, *means
 
 
-def score_images(
+def scores(
     type_p: np.ndarray,
     species_p: np.ndarray,
     labels: Labels,
     indices: np.ndarray,
     species_list: list[int],
     threshold: float = DEFAULT_THRESHOLD,
-) -> dict[str, float]:
-    """Every metric, per image, for the images ``indices`` (rows of the probability arrays)."""
-    return type_metrics(
+) -> dict[str, dict[str, float]]:
+    """Every metric of the images ``indices`` (rows of the probability arrays), "per_image",
+    and "per_species": a species' images vote by averaging their probabilities."""
+    per_image = type_metrics(
         type_p, labels.types[indices], labels.primary[indices], threshold
     ) | species_metrics(species_p, labels.num[indices], species_list)
-
-
-def score_species(
-    type_p: np.ndarray,
-    species_p: np.ndarray,
-    labels: Labels,
-    indices: np.ndarray,
-    species_list: list[int],
-    threshold: float = DEFAULT_THRESHOLD,
-) -> dict[str, float]:
-    """Every metric, per species: a species' images vote by averaging their probabilities."""
     nums, type_mean, species_mean = group_mean(labels.num[indices], type_p, species_p)
     first = {n: i for i, n in zip(indices[::-1], labels.num[indices][::-1], strict=True)}
     rows = np.array([first[n] for n in nums])
-    return (
+    per_species = (
         type_metrics(type_mean, labels.types[rows], labels.primary[rows], threshold)
         | species_metrics(species_mean, nums, species_list)
         | {"species": len(nums)}
     )
+    return {"per_species": per_species, "per_image": per_image}
 
 
 def tune_threshold(type_p: np.ndarray, true_types: np.ndarray) -> float:

@@ -41,7 +41,7 @@ from model.dataset import (
     training_pool,
 )
 from model.evaluate import predict_indices
-from model.metrics import score_images, score_species, tune_threshold
+from model.metrics import scores, tune_threshold
 from model.options import option
 from model.preprocess import MEAN, STD
 
@@ -333,8 +333,8 @@ def validate(run: Run, network: torch.nn.Module) -> tuple[dict, dict, float]:
     type_p, species_p = predict_indices(
         network, data, val, cfg.input_size, flip=False, device=run.device
     )
-    metrics = score_images(type_p, species_p, data.labels, val, run.species_list)
-    per_species = score_species(type_p, species_p, data.labels, val, run.species_list)
+    both = scores(type_p, species_p, data.labels, val, run.species_list)
+    metrics, per_species = both["per_image"], both["per_species"]
     return metrics, per_species, validation_score(cfg.split, metrics, cfg.species_weight > 0)
 
 

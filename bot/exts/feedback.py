@@ -9,6 +9,7 @@ answer, ``Store.feedback`` keeps it, ``model.feedback`` writes the export.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import time
@@ -215,6 +216,19 @@ class Feedback(commands.Cog):
         await interaction.response.send_message(f"{thanks}: {described(answer)}.", ephemeral=True)
 
     # ------------------------------------------------------------------ commands
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """A command that failed (the database away) still answers, privately."""
+        log.error("/%s failed", interaction.command and interaction.command.qualified_name,
+                  exc_info=error)  # fmt: skip
+        text = "That didn't work just now; try again in a minute."
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
 
     @group.command(name="on", description="Collect what people say of my readings here")
     async def switch_on(self, interaction: discord.Interaction) -> None:

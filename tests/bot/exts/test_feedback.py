@@ -130,3 +130,14 @@ async def test_a_database_fault_gets_a_clear_answer_not_a_failed_interaction(
         await Feedback(bot).pressed(person, "right", view.children[0].image_id)
     assert "couldn't keep your answer" in person.response.send_message.await_args.args[0]
     assert "could not keep an answer" in caplog.text
+
+
+async def test_a_failed_command_still_answers_privately(bot, caplog):
+    from discord import app_commands
+
+    person = mock_interaction(3, 5)
+    person.response.is_done = lambda: False
+    with caplog.at_level(logging.ERROR):
+        await Feedback(bot).cog_app_command_error(person, app_commands.AppCommandError("db"))
+    args, kwargs = person.response.send_message.await_args
+    assert "didn't work" in args[0] and kwargs["ephemeral"] is True

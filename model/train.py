@@ -130,8 +130,9 @@ def initial_state(cfg: TrainConfig, species_list: list[int]) -> dict:
         for key in ("arch", "split")
         if trained[key] != getattr(cfg, key)
     ] + (["another species list"] if info["species"] != species_list else [])
-    if (checkpoint.species_limit(trained) or pokedex.LAST_NUMBER) != cfg.max_species:
-        differ.append(f"species 1..{checkpoint.species_limit(trained)}, not 1..{cfg.max_species}")
+    limit = checkpoint.species_limit(trained) or pokedex.LAST_NUMBER
+    if limit != cfg.max_species:
+        differ.append(f"species 1..{limit}, not 1..{cfg.max_species}")
     if cfg.holdout_style and checkpoint.trained_on_style(info["meta"], cfg.holdout_style):
         differ.append(f"{cfg.holdout_style} in training, which this run holds out")
     if differ:

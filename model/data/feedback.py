@@ -13,7 +13,7 @@ import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from model.data.sources import FEEDBACK_DIR, atomic_write, feedback_file
+from model.data.sources import FEEDBACK_DIR, FEEDBACK_HASH, atomic_write, feedback_file
 from model.feedback import FeedbackLabel, read_export, verdict
 from model.images import sniff
 
@@ -42,7 +42,7 @@ def import_feedback(exports: list[Path], root: Path) -> Counter:
                     counts["a tie" if by_image[image_id] else "no answers"] += 1
                 elif said.kind != "species":
                     counts[f"not a species ({said.kind})"] += 1
-                elif image.sha256[:16] in seen:
+                elif image.sha256[:FEEDBACK_HASH] in seen:
                     counts["imported before"] += 1
                 else:
                     data = archive.read(image.file)
@@ -53,6 +53,6 @@ def import_feedback(exports: list[Path], root: Path) -> Counter:
                     suffix = Path(image.file).suffix
                     path = feedback_file(root, said.species, image.created, image.sha256, suffix)
                     atomic_write(path, data)
-                    seen.add(image.sha256[:16])
+                    seen.add(image.sha256[:FEEDBACK_HASH])
                     counts["added"] += 1
     return counts

@@ -33,15 +33,17 @@ def gen5_front(root: Path, num: int) -> Path:
     return npm_package_dir(root, NPM_PACKAGES[0]) / GEN5_DIR / f"{num}.gif"
 
 
-# Pictures named in chat, one folder per species: feedback/{num}/{time}-{hash}.{ext}
+# Pictures named in chat, one folder per species: feedback/{num}/{time}-{hash}.{ext}, the hash
+# cut to FEEDBACK_HASH characters
 FEEDBACK_DIR = "feedback"
+FEEDBACK_HASH = 16
 
 
 def feedback_file(root: Path, num: int, created: float, sha256: str, suffix: str) -> Path:
     """Where ``data import-feedback`` puts a picture: named by its time, so that names sort
     by time (split "all" holds out the newest), and by its hash, so that a copy is seen."""
     stamp = datetime.fromtimestamp(created, UTC).strftime("%Y%m%dT%H%M%SZ")
-    return root / FEEDBACK_DIR / str(num) / f"{stamp}-{sha256[:16]}{suffix}"
+    return root / FEEDBACK_DIR / str(num) / f"{stamp}-{sha256[:FEEDBACK_HASH]}{suffix}"
 
 
 def package_dirname(spec: str) -> str:

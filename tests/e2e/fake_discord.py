@@ -75,6 +75,11 @@ class Recorded:
     reply: Any = None  # the JSON answered, if any (a posted message: with its id)
 
 
+def body(r: Recorded) -> dict:
+    """A recorded request's JSON body, or {} when it had none."""
+    return r.body if isinstance(r.body, dict) else {}
+
+
 @dataclass
 class FakeDiscord:
     files: dict[str, bytes] = field(default_factory=dict)

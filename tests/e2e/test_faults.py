@@ -7,15 +7,11 @@ import pytest
 
 from bot import attachments, delivery
 from model import pokedex
-from tests.e2e.fake_discord import _over_limits
+from tests.e2e.fake_discord import _over_limits, body
 from tests.hostile import CASES
 from tests.synthetic import png_bytes, sprite
 
 RED = png_bytes(sprite(color=(230, 60, 30)))
-
-
-def body(r) -> dict:
-    return r.body if isinstance(r.body, dict) else {}
 
 
 def replies(fake, after: int = 0) -> list:

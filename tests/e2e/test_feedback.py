@@ -8,14 +8,10 @@ import zipfile
 from bot.feedback.store import Reading
 from bot.store import Store
 from model import pokedex
-from tests.e2e.fake_discord import GUILD_ID
+from tests.e2e.fake_discord import GUILD_ID, body
 from tests.synthetic import png_bytes, sprite
 
 IMAGE = ("fire.png", png_bytes(sprite()), "image/png")
-
-
-def body(r) -> dict:
-    return r.body if isinstance(r.body, dict) else {}
 
 
 def callback(fake, after: int, kind: int):

@@ -1,10 +1,7 @@
 """A quiz round played by two fake users through the fake Discord."""
 
 from model import pokedex
-
-
-def body(r) -> dict:
-    return r.body if isinstance(r.body, dict) else {}
+from tests.e2e.fake_discord import body
 
 
 async def test_two_players_a_wrong_guess_a_hint_a_winner_and_the_leaderboard(running_bot):

@@ -3,7 +3,7 @@
 Sprites come with transparency; the subject is cut out along its alpha, centred on a square
 canvas and scaled, so that every source style reaches the network framed the same way. A posted
 picture without transparency is cropped to its subject when its background is plain, and read
-whole and through zoomed crops when it is busy (``subject_views``).
+whole and through zoomed crops when it is busy (``busy_views``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ MARGIN = 0.04  # around the subject of a framed sprite, a fraction of the side
 ZOOM = 0.8
 ZOOM_SMALL = 0.6
 ZOOM_DETAIL = 160
+# Views of a busy picture tile it along its longer side for up to about 3:1; a longer strip
+# (a banner, a crafted 20000 x 10 file) is read whole: cutting a grid from it at a frame's
+# scale would cost memory in proportion to its length.
+ZOOM_MAX_ASPECT = 4
 
 
 def to_rgba(img: Image.Image) -> Image.Image:
@@ -56,52 +60,79 @@ def crop_to_content(img: Image.Image) -> Image.Image | None:
     return img.crop(box) if box else None
 
 
-def subject_views(img: Image.Image, zoom: bool = True) -> list[Image.Image]:
-    """Where the subject of an RGBA picture may be, the whole picture first. A transparent
-    picture is one view (its alpha says where the subject is), as is one on a plain background,
-    cropped to what differs from that background (as a sprite is cropped along its alpha). One on
-    a busy background is read whole and, with ``zoom``, through crops of its parts (``ZOOM``,
-    ``ZOOM_SMALL``)."""
+def subject(img: Image.Image) -> Image.Image | None:
+    """Where the subject of an RGBA picture is: a transparent picture is its own (its alpha
+    says where), one on a plain background is cropped to what differs from that background (as
+    a sprite is cropped along its alpha); None for one on a busy background (``busy_views``)."""
     if img.getchannel("A").getextrema()[0] < 255:
-        return [img]
+        return img
     rgb = _sampled_rgb(img)
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     background = np.median(border, axis=0).astype(np.int16)
     if (_distance(border, background) <= PLAIN_TOLERANCE).mean() < PLAIN_BORDER_SHARE:
-        return _busy_views(img) if zoom else [img]
+        return None
     box = _subject_box(img, rgb, background)
     if box is None:
-        return [img]  # blank
+        return img  # blank
     rough = img.crop(box)  # found on sampled pixels; a second look at the crop is exact or close
     finer = _subject_box(rough, _sampled_rgb(rough), background)
-    return [rough.crop(finer) if finer else rough]
+    return rough.crop(finer) if finer else rough
 
 
-def _busy_views(img: Image.Image) -> list[Image.Image]:
-    """The whole picture, squares of its shorter side along a wide (or tall) one, then squares of
-    ``ZOOM`` and of ``ZOOM_SMALL`` times that side on grids: 14 views of a square picture, 27 of
-    a wide one."""
+def busy_views(img: Image.Image, size: int) -> np.ndarray:
+    """An opaque picture on a busy background framed as views, uint8 [n, size, size, 4]: the
+    whole picture, squares of its shorter side along a wide (or tall) one, then squares of
+    ``ZOOM`` and of ``ZOOM_SMALL`` times that side on grids: 14 views of a square picture, 27
+    of a wide one."""
     step = min(img.size) // ZOOM_DETAIL
     if step > 1:  # every view is framed at a lower resolution anyway
         img = img.reduce(step)
     wide = max(img.size) / min(img.size) > 1.15
-    squares = _grid(img, 1.0, 3, 1) if wide else []
-    zoomed = _grid(img, ZOOM, 4 if wide else 2, 2)
-    return [img, *squares, *zoomed, *_grid(img, ZOOM_SMALL, 5 if wide else 3, 3)]
+    rgb = img.convert("RGB")  # opaque: no alpha to carry through the resizes
+    grids = [(ZOOM, 4 if wide else 2, 2), (ZOOM_SMALL, 5 if wide else 3, 3)]
+    views = [np.asarray(prepare_sprite(img, size))]
+    for share, along, across in [(1.0, 3, 1)] * wide + grids:
+        views += _grid_views(rgb, share, along, across, size)
+    return np.stack(views)
 
 
-def _grid(img: Image.Image, share: float, along: int, across: int) -> list[Image.Image]:
-    """Squares of ``share`` times the shorter side, ``along`` x ``across`` the long and the
-    short side, evenly spaced from edge to edge."""
+def _grid_views(
+    img: Image.Image, share: float, along: int, across: int, size: int
+) -> list[np.ndarray]:
+    """Squares of ``share`` times the shorter side of an RGB picture, ``along`` x ``across`` the
+    long and the short side, evenly spaced from edge to edge, each framed as ``prepare_sprite``
+    frames an opaque square (its alpha, soft edge included). The picture is resized once, at
+    the frame's scale and shifted by its margin's fraction of a pixel, and the squares are cut
+    from it: one resize for the grid, not one a view."""
     w, h = img.size
     side = max(1, round(min(w, h) * share))
-    crops = []
+    alpha = np.asarray(prepare_sprite(Image.new("RGBA", (side, side), "black"), size))[..., 3]
+    canvas = round(side * (1 + 2 * MARGIN))  # as pad_to_square frames the square
+    scale = size / canvas
+    margin = (canvas - side) // 2 * scale  # where the square starts in the frame
+    shift = (1 - margin % 1) / scale  # into the picture: a box must start inside it
+    width, height = math.floor((w - shift) * scale), math.floor((h - shift) * scale)
+    box = (shift, shift, shift + width / scale, shift + height / scale)
+    resized = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS, box=box))
+    # frame pixel j of the square at resized pixel P shows resized pixel P + j - before, and
+    # the frame's soft edge spans pixels lo..hi - 1
+    before = math.floor(margin) + 1
+    lo, hi = (lambda lit: (lit[0], lit[-1] + 1))(np.flatnonzero(alpha[size // 2]))
+    reach = math.floor((w - side) * scale), math.floor((h - side) * scale)
+    start = max(0, before - lo)
+    ends = [max(0, r + hi - before - n) for r, n in zip(reach, (width, height), strict=True)]
+    resized = np.pad(resized, ((start, ends[1]), (start, ends[0]), (0, 0)), mode="edge")
+    views = []
     for a in np.linspace(0, 1, along):
         for b in np.linspace(0, 1, across):
             x, y = (a, b) if w >= h else (b, a)
-            left, top = round(x * (w - side)), round(y * (h - side))
-            crops.append(img.crop((left, top, left + side, top + side)))
-    return crops
+            left = round(x * reach[0]) - before + start
+            top = round(y * reach[1]) - before + start
+            view = np.zeros((size, size, 4), np.uint8)
+            view[lo:hi, lo:hi, :3] = resized[top + lo : top + hi, left + lo : left + hi]
+            view[..., 3] = alpha
+            views.append(view)
+    return views
 
 
 def _sampled_rgb(img: Image.Image) -> np.ndarray:
@@ -152,8 +183,9 @@ def resize_square(img: Image.Image, size: int, pixel_art: bool = False) -> Image
         return img
     upscaling = size > img.width
     resample = Image.Resampling.NEAREST if pixel_art and upscaling else Image.Resampling.LANCZOS
-    # a large picture is first reduced by an integer factor: 3x faster, a fraction of a level apart
-    return img.resize((size, size), resample, reducing_gap=None if upscaling else 3.0)
+    # a large picture is first reduced by a whole factor (box), at most halving what Lanczos
+    # then scales: 3x faster, half a level apart on average in the network's input
+    return img.resize((size, size), resample, reducing_gap=None if upscaling else 1.0)
 
 
 def prepare_sprite(img: Image.Image, size: int, pixel_art: bool = False) -> Image.Image | None:
@@ -175,7 +207,7 @@ MAX_DECODED_PIXELS = 4096 * 4096  # any other format's canvas, which is decoded 
 # screenshots carry 2-40, a sprite enlarged 50-fold about 200, a header-only bomb thousands.
 FREE_PIXELS = 1024 * 1024
 PIXELS_PER_BYTE = 128
-MAX_SIDE = 1024  # frames are reduced to this on their longer side as soon as they are read
+MAX_SIDE = 1024  # frames are reduced by a whole factor to at most this on their longer side
 MAX_FRAMES = 8  # frames sampled from an animation, evenly spaced
 FRAME_SCAN_LIMIT = 64  # frames looked at in an animation: a 5,000-frame GIF costs no more
 FRAME_PIXEL_BUDGET = 2 * FREE_PIXELS  # canvas pixels composed over the frames looked at
@@ -218,8 +250,9 @@ def open_image(source: bytes | Image.Image, max_bytes: int = MAX_BYTES) -> Image
     image, our own data, only to its size), or ``ImageError``."""
     img = source if isinstance(source, Image.Image) else _open(source, max_bytes)
     _check_canvas(img, None if isinstance(source, Image.Image) else len(source))
-    if img.format == "JPEG":
-        img.draft(img.mode, _reduced_size(img.size))  # decodes at 1/2, 1/4 or 1/8 scale
+    factor = reduction(img.size)
+    if img.format == "JPEG" and factor > 1:  # decodes at 1/2, 1/4 or 1/8 scale
+        img.draft(img.mode, (math.ceil(img.width / factor), math.ceil(img.height / factor)))
     return img
 
 
@@ -291,19 +324,17 @@ def evenly_spaced(count: int, most: int) -> list[int]:
     return sorted({round(i * (count - 1) / max(most - 1, 1)) for i in range(most)})
 
 
-def _reduced_size(size: tuple[int, int]) -> tuple[int, int]:
-    scale = min(1.0, MAX_SIDE / max(size))
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+def reduction(size: tuple[int, int]) -> int:
+    """The whole factor that brings the longer side of ``size`` to at most ``MAX_SIDE``."""
+    return math.ceil(max(size) / MAX_SIDE)
 
 
 def _reduced(img: Image.Image) -> Image.Image:
     """The frame with its longer side at most ``MAX_SIDE``: framing a long strip pads it to a
-    square of its longer side, and the network reads 96 pixels anyway."""
-    size = _reduced_size(img.size)
-    if size == img.size:
-        return img
-    # bilinear (antialiased) costs less than Lanczos, and the frame is framed with Lanczos after
-    return img.resize(size, Image.Resampling.BILINEAR)
+    square of its longer side, and the network reads 96 pixels anyway. Averaging blocks of a
+    whole factor costs a fraction of a resize to an exact size, and a JPEG's DCT scale is one."""
+    factor = reduction(img.size)
+    return img.reduce(factor) if factor > 1 else img
 
 
 def frame_image(
@@ -315,14 +346,21 @@ def frame_image(
     img = open_image(source, max_bytes)
     indices = frame_indices(img)
     still = len(indices) == 1
-    framed = []
     try:
-        for frame in read_frames(img, indices):
-            pictures = subject_views(frame) if still else subject_views(frame, zoom=False)[:1]
-            framed += [prepare_sprite(picture, size) for picture in pictures]
+        framed = [frame_picture(frame, size, zoom=still) for frame in read_frames(img, indices)]
     except MemoryError as exc:
         raise ImageError("the image is too large to read") from exc
-    framed = [np.asarray(f, dtype=np.uint8) for f in framed if f is not None]
-    if not framed:
+    pixels = np.concatenate(framed)
+    if not len(pixels):
         raise ImageError("the image is fully transparent")
-    return np.stack(framed), still and len(framed) > 1
+    return pixels, still and len(pixels) > 1
+
+
+def frame_picture(img: Image.Image, size: int, zoom: bool = True) -> np.ndarray:
+    """One RGBA frame framed like the training data, uint8 [n, size, size, 4]: its subject
+    (n = 1), the views of a busy picture with ``zoom`` (n > 1), nothing if it is blank."""
+    found = subject(img)
+    if found is None and zoom and max(img.size) <= ZOOM_MAX_ASPECT * min(img.size):
+        return busy_views(img, size)
+    sprite = prepare_sprite(img if found is None else found, size)
+    return np.asarray(sprite)[None] if sprite else np.empty((0, size, size, 4), np.uint8)

@@ -40,9 +40,9 @@ def test_a_large_canvas_that_carries_its_weight_is_read():
 
 def test_a_long_strip_is_reduced_before_it_is_framed():
     (frame,) = decode_frames(bar_png(20000))
-    assert frame.size == (images.MAX_SIDE, 1)
+    assert frame.size == (1000, 1)  # blocks of 20 averaged
     pixels, views = frame_image(bar_png(20000), 128)
-    assert pixels.shape[1:] == (128, 128, 4) and views
+    assert pixels.shape == (1, 128, 128, 4) and not views  # too long to be read through views
 
 
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
@@ -50,7 +50,15 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
     img = open_image(encoded(photo, "JPEG"))
     img.load()
     assert img.size == (1500, 1000)  # DCT scaling, a quarter of the pixels decoded
-    assert max(decode_frames(encoded(photo, "JPEG"))[0].size) == images.MAX_SIDE
+    # then blocks of 2 averaged: a whole factor, never more than halving past MAX_SIDE
+    assert decode_frames(encoded(photo, "JPEG"))[0].size == (750, 500)
+
+
+def test_a_screenshot_is_decoded_at_half_scale():
+    screenshot = Image.effect_noise((1280, 720), 40).convert("RGB")
+    img = open_image(encoded(screenshot, "JPEG"))
+    img.load()
+    assert img.size == (640, 360)
 
 
 def test_an_animation_looks_at_as_many_frames_as_its_canvas_affords():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from model.__main__ import main
-from model.images import ImageError, subject_views
+from model.images import ImageError, busy_views, prepare_sprite, subject
 from model.predict import Predictor, pool_views
 from tests.synthetic import (
     encoded,
@@ -184,12 +184,12 @@ def _on_canvas(
 @pytest.mark.parametrize("fill", [(255, 255, 255, 255), (30, 140, 60, 255)])
 def test_a_post_on_a_plain_background_is_cropped_to_its_subject(fill):
     post = _on_canvas((320, 180), (200, 20), fill)
-    assert [view.size for view in subject_views(post)] == [(40, 30)]
+    assert subject(post).size == (40, 30)
     jpeg = Image.open(io.BytesIO(encoded(post.convert("RGB"), "JPEG", quality=60)))
-    [box] = subject_views(jpeg.convert("RGBA"))
+    box = subject(jpeg.convert("RGBA"))
     assert 40 <= box.width <= 48 and 30 <= box.height <= 38  # JPEG rings within its 8 px blocks
     huge = _on_canvas((3000, 2000), (2500, 1200), fill)
-    assert [view.size for view in subject_views(huge)] == [(40, 30)]  # sampled, then refined
+    assert subject(huge).size == (40, 30)  # sampled, then refined
 
 
 def test_transparent_and_blank_pictures_are_one_view_as_they_are():
@@ -197,32 +197,32 @@ def test_transparent_and_blank_pictures_are_one_view_as_they_are():
     blank = Image.new("RGBA", (100, 100), (255, 255, 255, 255))
     busy = _on_canvas((200, 200), (50, 50), None, noise=True)
     for img in (transparent, blank):
-        assert subject_views(img) == [img]
-    assert subject_views(busy, zoom=False) == [busy]
+        assert subject(img) is img
+    assert subject(busy) is None
 
 
 @pytest.mark.parametrize(
-    ("size", "squares", "zoomed", "side", "small", "small_side"),
-    [
-        ((200, 200), 0, 4, 160, 9, 120),
-        ((320, 180), 3, 8, 144, 15, 108),
-        ((180, 320), 3, 8, 144, 15, 108),
-        ((2000, 1100), 3, 8, 147, 15, 110),
-    ],
-)
-def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(
-    size, squares, zoomed, side, small, small_side
-):
-    busy = _on_canvas(size, (10, 10), None, noise=True)
-    whole, *crops = subject_views(busy)
-    assert len(crops) == squares + zoomed + small
-    assert whole.width / whole.height == pytest.approx(busy.width / busy.height, rel=0.02)
-    assert min(whole.size) == (min(size) if max(size) < 1000 else 184)  # large ones are reduced
-    assert all(c.width == c.height for c in crops)
-    # 80%, then 60%, of the shorter side; a large picture's from a copy reduced to 184 px on it
-    widths = [c.width for c in crops[squares:]]
-    assert widths == [side] * zoomed + [small_side] * small
+    ("size", "views", "reduced"),
+    [((200, 200), 14, (200, 200)), ((320, 180), 27, (320, 180)), ((180, 320), 27, (180, 320)),
+     ((2000, 1100), 27, (334, 184))],
+)  # fmt: skip
+def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, views, reduced):
+    busy = _on_canvas(size, (10, 10), None, noise=True).filter(ImageFilter.GaussianBlur(3))
+    whole, *crops = busy_views(busy, 128)
+    assert len(crops) + 1 == views
+    # the whole picture as a sprite is framed, from a copy reduced to 160-320 px on its shorter side
+    small = busy.reduce(min(size) // 160) if min(size) >= 320 else busy
+    assert small.size == reduced
+    assert np.array_equal(whole, np.asarray(prepare_sprite(small, 128)))
     assert len({c.tobytes() for c in crops}) == len(crops)  # each shows another part
+    # each crop is framed as that square of the picture would be, give or take its alignment
+    side = round(min(reduced) * 0.6)
+    corner = np.asarray(prepare_sprite(small.crop((0, 0, side, side)), 128), int)
+    first_small = crops[-15 if views == 27 else -9].astype(int)
+    assert np.array_equal(first_small[..., 3], corner[..., 3])
+    seen = corner[..., 3:] / 255  # colours as the network sees them, premultiplied
+    difference = np.abs(first_small[..., :3] * seen - corner[..., :3] * seen)
+    assert difference.mean() < 1, difference.mean()
 
 
 def test_a_busy_still_picture_is_read_through_its_views_as_one_picture(predictor):

@@ -14,6 +14,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -90,23 +91,29 @@ def busy_views(img: Image.Image, size: int) -> np.ndarray:
     wide = max(img.size) / min(img.size) > 1.15
     rgb = img.convert("RGB")  # opaque: no alpha to carry through the resizes
     grids = [(ZOOM, 4 if wide else 2, 2), (ZOOM_SMALL, 5 if wide else 3, 3)]
-    views = [np.asarray(prepare_sprite(img, size))]
-    for share, along, across in [(1.0, 3, 1)] * wide + grids:
-        views += _grid_views(rgb, share, along, across, size)
-    return np.stack(views)
+    whole = np.asarray(prepare_sprite(img, size))[None]
+    return np.concatenate(
+        [whole, *(_grid_views(rgb, *grid, size) for grid in [(1.0, 3, 1)] * wide + grids)]
+    )
 
 
-def _grid_views(
-    img: Image.Image, share: float, along: int, across: int, size: int
-) -> list[np.ndarray]:
+@lru_cache(maxsize=64)
+def _framed_square(side: int, size: int) -> tuple[np.ndarray, int, int]:
+    """The alpha of an opaque square of ``side`` framed by ``prepare_sprite``, and the first
+    and past-the-last pixel its soft edge reaches, across and down."""
+    alpha = np.asarray(prepare_sprite(Image.new("RGBA", (side, side), "black"), size))[..., 3]
+    lit = np.flatnonzero(alpha[size // 2])
+    return alpha, int(lit[0]), int(lit[-1]) + 1
+
+
+def _grid_views(img: Image.Image, share: float, along: int, across: int, size: int) -> np.ndarray:
     """Squares of ``share`` times the shorter side of an RGB picture, ``along`` x ``across`` the
     long and the short side, evenly spaced from edge to edge, each framed as ``prepare_sprite``
-    frames an opaque square (its alpha, soft edge included). The picture is resized once, at
-    the frame's scale and shifted by its margin's fraction of a pixel, and the squares are cut
-    from it: one resize for the grid, not one a view."""
+    frames an opaque square. The picture is resized once, at the frame's scale and shifted by
+    the margin's fraction of a pixel, and the squares are cut from it: one resize a grid."""
     w, h = img.size
     side = max(1, round(min(w, h) * share))
-    alpha = np.asarray(prepare_sprite(Image.new("RGBA", (side, side), "black"), size))[..., 3]
+    alpha, lo, hi = _framed_square(side, size)
     canvas = round(side * (1 + 2 * MARGIN))  # as pad_to_square frames the square
     scale = size / canvas
     margin = (canvas - side) // 2 * scale  # where the square starts in the frame
@@ -114,24 +121,20 @@ def _grid_views(
     width, height = math.floor((w - shift) * scale), math.floor((h - shift) * scale)
     box = (shift, shift, shift + width / scale, shift + height / scale)
     resized = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS, box=box))
-    # frame pixel j of the square at resized pixel P shows resized pixel P + j - before, and
-    # the frame's soft edge spans pixels lo..hi - 1
+    # frame pixel j of a square cut at resized pixel P shows resized pixel P + j - before;
+    # past the picture's edges, its edge pixels stand in
     before = math.floor(margin) + 1
-    lo, hi = (lambda lit: (lit[0], lit[-1] + 1))(np.flatnonzero(alpha[size // 2]))
     reach = math.floor((w - side) * scale), math.floor((h - side) * scale)
-    start = max(0, before - lo)
+    pad = max(0, before - lo)
     ends = [max(0, r + hi - before - n) for r, n in zip(reach, (width, height), strict=True)]
-    resized = np.pad(resized, ((start, ends[1]), (start, ends[0]), (0, 0)), mode="edge")
-    views = []
-    for a in np.linspace(0, 1, along):
-        for b in np.linspace(0, 1, across):
-            x, y = (a, b) if w >= h else (b, a)
-            left = round(x * reach[0]) - before + start
-            top = round(y * reach[1]) - before + start
-            view = np.zeros((size, size, 4), np.uint8)
-            view[lo:hi, lo:hi, :3] = resized[top + lo : top + hi, left + lo : left + hi]
-            view[..., 3] = alpha
-            views.append(view)
+    resized = np.pad(resized, ((pad, ends[1]), (pad, ends[0]), (0, 0)), mode="edge")
+    views = np.zeros((along * across, size, size, 4), np.uint8)
+    views[..., 3] = alpha
+    corners = [(a, b) if w >= h else (b, a) for a in np.linspace(0, 1, along)
+               for b in np.linspace(0, 1, across)]  # fmt: skip
+    for view, (x, y) in zip(views, corners, strict=True):
+        left, top = round(x * reach[0]) - before + pad, round(y * reach[1]) - before + pad
+        view[lo:hi, lo:hi, :3] = resized[top + lo : top + hi, left + lo : left + hi]
     return views
 
 

@@ -225,6 +225,14 @@ def test_a_busy_picture_is_read_whole_and_through_zoomed_crops(size, views, redu
     assert difference.mean() < 1, difference.mean()
 
 
+@pytest.mark.parametrize("size", [(2, 2), (7, 5), (13, 40), (161, 99), (641, 321)])
+def test_a_busy_picture_of_any_size_gives_its_views(size):
+    noise = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), np.uint8)
+    views = busy_views(Image.fromarray(noise, "RGB").convert("RGBA"), 128)
+    assert views.shape[1:] == (128, 128, 4)
+    assert len(views) == (27 if max(size) / min(size) > 1.15 else 14)
+
+
 def test_a_busy_still_picture_is_read_through_its_views_as_one_picture(predictor):
     busy = png_bytes(_on_canvas((320, 180), (200, 20), None, noise=True))
     prepared = Predictor.prepare(busy)

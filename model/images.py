@@ -90,11 +90,10 @@ def busy_views(img: Image.Image, size: int) -> np.ndarray:
         img = img.reduce(step)
     wide = max(img.size) / min(img.size) > 1.15
     rgb = img.convert("RGB")  # opaque: no alpha to carry through the resizes
-    grids = [(ZOOM, 4 if wide else 2, 2), (ZOOM_SMALL, 5 if wide else 3, 3)]
+    squares = [(1.0, 3, 1)] if wide else []
+    grids = [*squares, (ZOOM, 4 if wide else 2, 2), (ZOOM_SMALL, 5 if wide else 3, 3)]
     whole = np.asarray(prepare_sprite(img, size))[None]
-    return np.concatenate(
-        [whole, *(_grid_views(rgb, *grid, size) for grid in [(1.0, 3, 1)] * wide + grids)]
-    )
+    return np.concatenate([whole, *(_grid_views(rgb, *grid, size) for grid in grids)])
 
 
 @lru_cache(maxsize=64)

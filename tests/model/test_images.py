@@ -50,7 +50,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
     img = open_image(encoded(photo, "JPEG"))
     img.load()
     assert img.size == (1500, 1000)  # DCT scaling, a quarter of the pixels decoded
-    # then blocks of 2 averaged: a whole factor, never more than halving past MAX_SIDE
+    # then blocks of 2 averaged: the longer side ends between MAX_SIDE / 2 and MAX_SIDE
     assert decode_frames(encoded(photo, "JPEG"))[0].size == (750, 500)
 
 
